@@ -1,0 +1,103 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The gmall payment & seckill suite: four services (payment, oms, wms, seckill) over shared
+/// contracts and thin wrappers around libpq, hiredis, librabbitmq and OpenSSL.
+let package = Package(
+    name: "gmall-suite",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "payment", targets: ["payment"]),
+        .executable(name: "oms", targets: ["oms"]),
+        .executable(name: "wms", targets: ["wms"]),
+        .executable(name: "seckill", targets: ["seckill"]),
+        .executable(name: "gmall-jwt", targets: ["gmall-jwt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: C shims over Debian's libraries
+        .systemLibrary(
+            name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        // hiredis's pkg-config adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses: no pkgConfig.
+        .systemLibrary(
+            name: "CHiredis", path: "Shared/CHiredis",
+            providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(
+            name: "CRabbitMQ", path: "Shared/CRabbitMQ", pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Shared/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+
+        // MARK: Swift wrappers (the only importers of the C modules)
+        .target(name: "Pooling", path: "Shared/Pooling"),
+        .target(
+            name: "Postgres", dependencies: [
+                "CLibPQ", "Pooling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ], path: "Shared/Postgres"),
+        .target(
+            name: "Redis", dependencies: [
+                "CHiredis", "Pooling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ], path: "Shared/Redis"),
+        .target(
+            name: "AMQP", dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ], path: "Shared/AMQP"),
+        .target(name: "Signing", dependencies: ["COpenSSL"], path: "Shared/Signing"),
+        .target(name: "Contracts", path: "Shared/Contracts"),
+        .target(
+            name: "ServiceKit", dependencies: [
+                "Postgres", "Redis", "AMQP", "Contracts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ], path: "Shared/ServiceKit"),
+
+        // MARK: Services: a library each (buildApplication) and a thin executable
+        .target(
+            name: "PaymentService", dependencies: ["ServiceKit", "Signing",
+                .product(name: "Mustache", package: "swift-mustache")],
+            path: "Services/payment/Library"),
+        .executableTarget(name: "payment", dependencies: ["PaymentService"], path: "Services/payment/Main"),
+        .target(name: "OrderService", dependencies: ["ServiceKit"], path: "Services/oms/Library"),
+        .executableTarget(name: "oms", dependencies: ["OrderService"], path: "Services/oms/Main"),
+        .target(name: "WareService", dependencies: ["ServiceKit"], path: "Services/wms/Library"),
+        .executableTarget(name: "wms", dependencies: ["WareService"], path: "Services/wms/Main"),
+        .target(name: "SeckillService", dependencies: ["ServiceKit", "Signing"], path: "Services/seckill/Library"),
+        .executableTarget(name: "seckill", dependencies: ["SeckillService"], path: "Services/seckill/Main"),
+
+        // MARK: Tools
+        .executableTarget(
+            name: "gmall-jwt", dependencies: ["Signing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "deploy/tools/gmall-jwt"),
+
+        // MARK: Tests
+        .testTarget(
+            name: "SharedTests", dependencies: ["Postgres", "Redis", "AMQP", "Signing", "Contracts", "ServiceKit"],
+            path: "Tests/SharedTests",
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ServiceTests", dependencies: [
+                "PaymentService", "OrderService", "WareService", "SeckillService",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ], path: "Tests/ServiceTests"),
+    ]
+)

@@ -1,0 +1,14 @@
+import OrderService
+import Logging
+import ServiceKit
+
+/// `oms`: reads its configuration from the environment and runs until SIGTERM/SIGINT.
+@main
+struct App {
+    static func main() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
+        let config = OrderServiceConfig()
+        let app = try await buildApplication(config)
+        try await app.runService()
+    }
+}

@@ -1,0 +1,12 @@
+import Hummingbird
+import Logging
+import ServiceKit
+
+/// Builds the seckill service: migrations applied, pools, publisher, consumers and routes.
+public func buildApplication(_ config: SeckillServiceConfig) async throws -> some ApplicationProtocol {
+    let logger = makeLogger(label: "gmall.seckill", level: config.shared.logLevel)
+    let infrastructure = Infrastructure(config: config.shared, logger: logger)
+    try await infrastructure.migrate(database: config.database)
+    let router = Router(context: ShopRequestContext.self)
+    return makeShopApplication(name: "seckill", infrastructure: infrastructure, router: router, logger: logger)
+}

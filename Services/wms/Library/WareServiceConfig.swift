@@ -1,0 +1,15 @@
+import Foundation
+import ServiceKit
+
+/// Configuration of the wms service.
+///
+/// Keys: everything in `ServiceConfig` (HTTP port default 18093, database `guli_wms`).
+public struct WareServiceConfig: Sendable {
+    public var shared: ServiceConfig
+    /// The database name, also the migrations sub-folder.
+    public let database = "guli_wms"
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        shared = ServiceConfig(environment: environment, defaultPort: 18093, database: "guli_wms")
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// What a handler decided about one delivery.
+public enum AMQPOutcome: Sendable, Equatable {
+    /// Done (committed); acknowledge.
+    case ack
+    /// Failed for a passing reason: requeue once; a second failure dead-letters it.
+    case retry(reason: String)
+    /// Can never succeed (malformed, invalid): straight to the dead-letter queue with the reason.
+    case deadLetter(reason: String)
+}
+
+/// Consumes one queue with manual acks and a small prefetch, in a `Service`.
+///
+/// - acks only after the handler returned `.ack` (the handler commits first);
+/// - a thrown error or `.retry` is requeued once, and dead-lettered when it fails again;
+/// - dead letters are republished (with confirms) to the dead-letter exchange with the reason in
+///   the `x-death-reason` header, then acked;
+/// - after a broken connection or a broker restart it reconnects, re-declares and resumes;
+/// - on graceful shutdown it finishes the delivery in hand, then closes.
+public final class AMQPConsumer: Service, Sendable {
+    public typealias Handler = @Sendable (AMQPDelivery) async throws -> AMQPOutcome
+
+    private let endpoint: AMQPEndpoint
+    private let topology: AMQPTopology
+    private let queue: String
+    private let prefetch: Int
+    private let deadLetterExchange: String
+    private let deadLetters: AMQPPublisher
+    private let handler: Handler
+    private let logger: Logger
+
+    public init(
+        endpoint: AMQPEndpoint, topology: AMQPTopology, queue: String, prefetch: Int = 4,
+        deadLetterExchange: String, deadLetters: AMQPPublisher,
+        logger: Logger = Logger(label: "gmall.amqp.consumer"), handler: @escaping Handler
+    ) {
+        self.endpoint = endpoint
+        self.topology = topology
+        self.queue = queue
+        self.prefetch = prefetch
+        self.deadLetterExchange = deadLetterExchange
+        self.deadLetters = deadLetters
+        self.handler = handler
+        var logger = logger
+        logger[metadataKey: "amqp.queue"] = "\(queue)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var backoff: UInt64 = 200_000_000
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let connection = try await AMQPConnection.connect(endpoint)
+                try await connection.declare(topology)
+                try await connection.consume(queue: queue, prefetch: prefetch)
+                logger.info("amqp.consumer.started")
+                backoff = 200_000_000
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    guard let delivery = try await connection.nextDelivery(timeoutMilliseconds: 250) else { continue }
+                    try await settle(delivery, on: connection)
+                }
+                await connection.close()
+                logger.info("amqp.consumer.stopped")
+                return
+            } catch {
+                logger.warning("amqp.consumer.reconnect", metadata: ["error": "\(error)"])
+                try? await Task.sleep(nanoseconds: backoff)
+                backoff = min(backoff * 2, 5_000_000_000)
+            }
+        }
+    }
+
+    private func settle(_ delivery: AMQPDelivery, on connection: AMQPConnection) async throws {
+        let outcome: AMQPOutcome
+        do {
+            outcome = try await handler(delivery)
+        } catch {
+            outcome = .retry(reason: "\(error)")
+        }
+        var metadata: Logger.Metadata = ["amqp.message_id": "\(delivery.messageID ?? "-")", "amqp.delivery_tag": "\(delivery.deliveryTag)"]
+        switch outcome {
+        case .ack:
+            try await connection.ack(delivery.deliveryTag)
+        case .retry(let reason) where !delivery.redelivered:
+            metadata["reason"] = "\(reason)"
+            logger.warning("amqp.message.requeued", metadata: metadata)
+            try await connection.nack(delivery.deliveryTag, requeue: true)
+        case .retry(let reason), .deadLetter(let reason):
+            metadata["reason"] = "\(reason)"
+            logger.error("amqp.message.dead_lettered", metadata: metadata)
+            var headers = delivery.headers
+            headers["x-death-reason"] = String(reason.prefix(500))
+            headers["x-original-routing-key"] = delivery.routingKey
+            headers["x-original-queue"] = queue
+            let copy = AMQPMessage(
+                exchange: deadLetterExchange, routingKey: queue, body: delivery.body,
+                messageID: delivery.messageID ?? UUID().uuidString, headers: headers)
+            do {
+                try await deadLetters.publish(copy)
+                try await connection.ack(delivery.deliveryTag)
+            } catch {
+                // Could not store the dead letter: let the broker dead-letter it natively instead.
+                try await connection.reject(delivery.deliveryTag)
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// A value in a queue's `x-arguments` or a message's headers.
+public enum AMQPArgument: Sendable, Equatable {
+    case string(String)
+    case int(Int64)
+}
+
+/// Exchanges, queues and bindings to declare; declaring twice is harmless.
+public struct AMQPTopology: Sendable {
+    public struct Exchange: Sendable {
+        public let name: String
+        public let type: String
+        public init(name: String, type: String) { self.name = name; self.type = type }
+    }
+
+    public struct Binding: Sendable {
+        public let exchange: String
+        public let routingKey: String
+        public init(exchange: String, routingKey: String) { self.exchange = exchange; self.routingKey = routingKey }
+    }
+
+    public struct Queue: Sendable {
+        public let name: String
+        public let arguments: [String: AMQPArgument]
+        public let bindings: [Binding]
+        public init(name: String, arguments: [String: AMQPArgument] = [:], bindings: [Binding]) {
+            self.name = name
+            self.arguments = arguments
+            self.bindings = bindings
+        }
+    }
+
+    public var exchanges: [Exchange]
+    public var queues: [Queue]
+
+    public init(exchanges: [Exchange], queues: [Queue]) {
+        self.exchanges = exchanges
+        self.queues = queues
+    }
+}
+
+/// An outgoing persistent message.
+public struct AMQPMessage: Sendable {
+    public var exchange: String
+    public var routingKey: String
+    public var body: [UInt8]
+    public var messageID: String
+    public var contentType: String
+    public var headers: [String: String]
+    /// Per-message TTL in milliseconds, as text (`expiration` property).
+    public var expiration: String?
+
+    public init(exchange: String, routingKey: String, body: [UInt8], messageID: String, contentType: String = "application/json", headers: [String: String] = [:], expiration: String? = nil) {
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.body = body
+        self.messageID = messageID
+        self.contentType = contentType
+        self.headers = headers
+        self.expiration = expiration
+    }
+}

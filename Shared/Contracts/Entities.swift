@@ -1,0 +1,81 @@
+import Foundation
+
+/// The gmall JSON envelope: `{"code":0,"msg":"success","data":...}`.
+package struct ResponseVo<T: Codable & Sendable>: Codable, Sendable {
+    package var code: Int
+    package var msg: String
+    package var data: T?
+
+    package init(code: Int, msg: String, data: T?) {
+        self.code = code
+        self.msg = msg
+        self.data = data
+    }
+
+    package static func ok(_ data: T) -> ResponseVo { ResponseVo(code: 0, msg: "success", data: data) }
+}
+
+/// Codes in `ResponseVo.code` shared across services.
+package enum ResponseCode {
+    package static let ok = 0
+    package static let notFound = 404
+    package static let badRequest = 400
+    package static let unauthorized = 401
+    package static let conflict = 409
+    package static let internalError = 500
+}
+
+/// Order status codes (oms_order.status).
+package enum OrderStatus: Int, Codable, Sendable {
+    case unpaid = 0, paid = 1, shipped = 2, done = 3, closed = 4, invalid = 5
+}
+
+/// One line of an order.
+package struct OrderItemEntity: Codable, Sendable, Equatable {
+    package var skuId: Int64
+    package var skuName: String
+    package var skuPrice: Money
+    package var skuQuantity: Int
+
+    package init(skuId: Int64, skuName: String, skuPrice: Money, skuQuantity: Int) {
+        self.skuId = skuId
+        self.skuName = skuName
+        self.skuPrice = skuPrice
+        self.skuQuantity = skuQuantity
+    }
+}
+
+/// An order as oms hands it to other services (`GET /oms/order/token/{orderSn}`).
+package struct OrderEntity: Codable, Sendable, Equatable {
+    package var id: Int64
+    package var orderSn: String
+    package var userId: Int64
+    package var status: OrderStatus
+    package var totalAmount: Money
+    package var payAmount: Money
+    package var integration: Int64
+    package var growth: Int64
+    /// 0 normal, 1 flash sale.
+    package var sourceType: Int
+    package var createTime: Date
+    package var items: [OrderItemEntity]
+
+    package init(id: Int64, orderSn: String, userId: Int64, status: OrderStatus, totalAmount: Money, payAmount: Money, integration: Int64, growth: Int64, sourceType: Int, createTime: Date, items: [OrderItemEntity]) {
+        self.id = id
+        self.orderSn = orderSn
+        self.userId = userId
+        self.status = status
+        self.totalAmount = totalAmount
+        self.payAmount = payAmount
+        self.integration = integration
+        self.growth = growth
+        self.sourceType = sourceType
+        self.createTime = createTime
+        self.items = items
+    }
+}
+
+/// Payment status codes (payment_info.payment_status).
+package enum PaymentStatus: Int, Codable, Sendable {
+    case unpaid = 0, paid = 1
+}

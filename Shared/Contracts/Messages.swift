@@ -1,0 +1,66 @@
+/// `order.pay`: the payment for `orderSn` is settled.
+package struct OrderPaid: Codable, Sendable, Equatable {
+    package var orderSn: String
+    package init(orderSn: String) { self.orderSn = orderSn }
+}
+
+/// `stock.minus`: turn the order's stock lock into a sale.
+package struct StockMinus: Codable, Sendable, Equatable {
+    package var orderSn: String
+    package init(orderSn: String) { self.orderSn = orderSn }
+}
+
+/// `bound.plus`: credit a member's points for a paid order (idempotent on orderSn).
+package struct BoundPlus: Codable, Sendable, Equatable {
+    package var orderSn: String
+    package var userId: Int64
+    package var integration: Int64
+    package var growth: Int64
+    package init(orderSn: String, userId: Int64, integration: Int64, growth: Int64) {
+        self.orderSn = orderSn
+        self.userId = userId
+        self.integration = integration
+        self.growth = growth
+    }
+}
+
+/// `sec.kill`: a buyer won a flash-sale permit; oms creates the order.
+package struct SeckillWon: Codable, Sendable, Equatable {
+    package var orderSn: String
+    package var skuId: Int64
+    package var userId: Int64
+    package var count: Int
+    package var price: Money
+    /// The flash-sale session the permit came from.
+    package var sessionId: Int64?
+    package init(orderSn: String, skuId: Int64, userId: Int64, count: Int, price: Money, sessionId: Int64? = nil) {
+        self.orderSn = orderSn
+        self.skuId = skuId
+        self.userId = userId
+        self.count = count
+        self.price = price
+        self.sessionId = sessionId
+    }
+}
+
+/// `order.close` / `stock.unlock`: an order-scoped signal.
+package struct OrderRef: Codable, Sendable, Equatable {
+    package var orderSn: String
+    package init(orderSn: String) { self.orderSn = orderSn }
+}
+
+/// `sec.release`: give a closed flash-sale order's permit back.
+package struct SeckillRelease: Codable, Sendable, Equatable {
+    package var orderSn: String
+    package var skuId: Int64
+    package var userId: Int64
+    package var count: Int
+    package var sessionId: Int64?
+    package init(orderSn: String, skuId: Int64, userId: Int64, count: Int, sessionId: Int64?) {
+        self.orderSn = orderSn
+        self.skuId = skuId
+        self.userId = userId
+        self.count = count
+        self.sessionId = sessionId
+    }
+}

@@ -1,0 +1,36 @@
+/// Exchange, queue and routing-key names shared by every service (DESIGN.md, "AMQP topology").
+package enum Messaging {
+    /// The topic exchange all business messages go through.
+    package static let exchange = "ORDER-EXCHANGE"
+    /// Where consumers put what they cannot process; bound to `<queue>.dlq` by the queue's name.
+    package static let deadLetterExchange = "ORDER-DLX"
+
+    /// One business route: routing key, the queue it lands in, its consumer.
+    package struct Route: Sendable, Hashable {
+        package let routingKey: String
+        package let queue: String
+        package var deadLetterQueue: String { queue + ".dlq" }
+    }
+
+    /// `order.pay` {orderSn}: payment settled → oms.
+    package static let orderPay = Route(routingKey: "order.pay", queue: "ORDER-PAY-QUEUE")
+    /// `stock.minus` {orderSn}: order paid → wms turns the lock into a sale.
+    package static let stockMinus = Route(routingKey: "stock.minus", queue: "STOCK-MINUS-QUEUE")
+    /// `bound.plus` {orderSn,userId,integration,growth}: order paid → points ledger.
+    package static let boundPlus = Route(routingKey: "bound.plus", queue: "BOUND-PLUS-QUEUE")
+    /// `sec.kill` {orderSn,skuId,userId,count,price}: a flash-sale win → oms creates the order.
+    package static let secKill = Route(routingKey: "sec.kill", queue: "SEC-KILL-QUEUE")
+    /// `order.close` {orderSn}: an order's payment timeout elapsed → oms closes it if unpaid.
+    package static let orderClose = Route(routingKey: "order.close", queue: "ORDER-CLOSE-QUEUE")
+    /// `stock.unlock` {orderSn}: an order closed → wms releases its stock lock.
+    package static let stockUnlock = Route(routingKey: "stock.unlock", queue: "STOCK-UNLOCK-QUEUE")
+    /// `sec.release` {orderSn,skuId,userId,count}: a flash-sale order closed → seckill returns the permit.
+    package static let secRelease = Route(routingKey: "sec.release", queue: "SEC-RELEASE-QUEUE")
+
+    /// `order.create` {orderSn}: parked here with a per-message TTL; when it expires the broker
+    /// dead-letters it to `order.close`.
+    package static let orderDelay = Route(routingKey: "order.create", queue: "ORDER-DELAY-QUEUE")
+
+    /// Every consumed route (each gets a dead-letter queue).
+    package static let consumed: [Route] = [orderPay, stockMinus, boundPlus, secKill, orderClose, stockUnlock, secRelease]
+}

@@ -1,0 +1,129 @@
+import CLibPQ
+import Dispatch
+import Foundation
+
+/// Owns one `PGconn*`; `PQfinish` runs in `deinit`.
+///
+/// `@unchecked Sendable`: the pointer is only ever used on its owning
+/// `PostgresConnection`'s serial queue, so no two threads touch it at once.
+final class PGConnectionHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { PQfinish(pointer) }
+
+    var isBroken: Bool { PQstatus(pointer) != CONNECTION_OK }
+
+    var errorMessage: String {
+        String(cString: PQerrorMessage(pointer)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// One PostgreSQL session. Every libpq call runs on the connection's own serial
+/// `DispatchQueue`, never on an event loop or the cooperative pool.
+public final class PostgresConnection: Sendable {
+    private let handle: PGConnectionHandle
+    private let queue: DispatchQueue
+
+    /// Opens a session; `url` is a libpq connection string (`postgresql://user@host:port/db`).
+    public static func connect(url: String) async throws -> PostgresConnection {
+        let queue = DispatchQueue(label: "gmall.postgres.connection")
+        let handle: PGConnectionHandle = try await run(on: queue) {
+            guard let conn = PQconnectdb(url) else {
+                throw PostgresError(kind: .connection, sqlState: nil, message: "out of memory")
+            }
+            let handle = PGConnectionHandle(pointer: conn)
+            if handle.isBroken {
+                throw PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)
+            }
+            // Timestamps come back in one parseable form whatever the server's defaults are.
+            let setup = PQexec(conn, "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET client_encoding = 'UTF8'")
+            defer { PQclear(setup) }
+            guard PQresultStatus(setup) == PGRES_COMMAND_OK else {
+                throw PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)
+            }
+            return handle
+        }
+        return PostgresConnection(handle: handle, queue: queue)
+    }
+
+    private init(handle: PGConnectionHandle, queue: DispatchQueue) {
+        self.handle = handle
+        self.queue = queue
+    }
+
+    /// True once the server side is gone; the pool then drops the connection.
+    public var isBroken: Bool {
+        get async { (try? await Self.run(on: queue) { [handle] in handle.isBroken }) ?? true }
+    }
+
+    /// Runs one parameterised statement.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresResult {
+        try await Self.run(on: queue) { [handle] in try Self.execute(handle, query) }
+    }
+
+    /// Runs plain SQL with several statements and no parameters (migrations only).
+    public func execute(script: String) async throws {
+        try await Self.run(on: queue) { [handle] in
+            let result = PQexec(handle.pointer, script)
+            defer { PQclear(result) }
+            let status = PQresultStatus(result)
+            guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+                throw Self.error(handle, result)
+            }
+        }
+    }
+
+    private static func execute(_ handle: PGConnectionHandle, _ query: PostgresQuery) throws -> PostgresResult {
+        let binds = query.binds
+        // Keep the C strings alive for the duration of PQexecParams.
+        var cStrings: [UnsafeMutablePointer<CChar>?] = binds.map { $0.map { strdup($0)! } }
+        defer { cStrings.forEach { free($0) } }
+        let result: OpaquePointer? = cStrings.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(binds.count, 1)) { values in
+                PQexecParams(handle.pointer, query.sql, Int32(binds.count), nil, binds.isEmpty ? nil : values, nil, nil, 0)
+            }
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+            throw error(handle, result)
+        }
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        let names = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var rows: [PostgresRow] = []
+        rows.reserveCapacity(rowCount)
+        for r in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for c in 0..<columnCount {
+                if PQgetisnull(result, Int32(r), Int32(c)) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, Int32(r), Int32(c))))
+                }
+            }
+            rows.append(PostgresRow(columns: names, values: values))
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresResult(rows: rows, affectedRows: affected)
+    }
+
+    private static func error(_ handle: PGConnectionHandle, _ result: OpaquePointer?) -> PostgresError {
+        if handle.isBroken || result == nil {
+            return PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)
+        }
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
+        return PostgresError(kind: .server, sqlState: state, message: message)
+    }
+
+    private static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}

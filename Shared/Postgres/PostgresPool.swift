@@ -1,0 +1,72 @@
+import Logging
+import Pooling
+import ServiceLifecycle
+
+/// A bounded pool of `PostgresConnection`s, opened lazily, run as a `Service`
+/// so it closes its connections on graceful shutdown.
+public final class PostgresPool: Service, Sendable {
+    private let pool: ConnectionPool<PostgresConnection>
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - url: libpq connection string (secret: may carry a password).
+    ///   - maxConnections: the bound (default 8).
+    public init(url: String, maxConnections: Int = 8, logger: Logger = Logger(label: "gmall.postgres")) {
+        self.logger = logger
+        self.pool = ConnectionPool(
+            maxConnections: maxConnections,
+            closedError: PostgresError(kind: .poolClosed, sqlState: nil, message: "pool closed")
+        ) {
+            do {
+                return try await PostgresConnection.connect(url: url)
+            } catch {
+                logger.warning("postgres.connect.failed", metadata: ["error": "\(error)"])
+                throw error
+            }
+        }
+    }
+
+    /// Waits for shutdown, then closes every idle connection.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await pool.close()
+    }
+
+    /// Closes the pool: idle connections are dropped, later leases fail.
+    public func close() async { await pool.close() }
+
+    /// Lends a connection to `body`; a broken one is discarded, not returned.
+    public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await pool.lease()
+        do {
+            let value = try await body(connection)
+            await pool.release(connection, broken: false)
+            return value
+        } catch {
+            let broken = (error as? PostgresError)?.kind == .connection ? true : await connection.isBroken
+            await pool.release(connection, broken: broken)
+            throw error
+        }
+    }
+
+    /// Runs `body` inside `BEGIN ... COMMIT`; any thrown error rolls the transaction back.
+    public func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await withConnection { connection in
+            try await connection.query("BEGIN")
+            do {
+                let value = try await body(connection)
+                try await connection.query("COMMIT")
+                return value
+            } catch {
+                _ = try? await connection.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Runs one statement on a pooled connection.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresResult {
+        try await withConnection { try await $0.query(query) }
+    }
+}

@@ -1,0 +1,64 @@
+import AMQP
+import Contracts
+import Logging
+import Postgres
+import Redis
+import ServiceLifecycle
+
+/// The long-lived connections a service holds: its database pool, the Redis pool and the
+/// confirming publisher. Each is a `Service`; list them first in the service group.
+public struct Infrastructure: Sendable {
+    public let config: ServiceConfig
+    public let postgres: PostgresPool
+    public let redis: RedisPool
+    public let publisher: AMQPPublisher
+    public let logger: Logger
+
+    public init(config: ServiceConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+        postgres = PostgresPool(url: config.postgresURL, maxConnections: config.postgresPoolSize, logger: logger)
+        redis = RedisPool(host: config.redisHost, port: config.redisPort, password: config.redisPassword, maxConnections: config.redisPoolSize, logger: logger)
+        publisher = AMQPPublisher(endpoint: config.amqp, topology: .gmall, logger: logger)
+    }
+
+    /// Pools and publisher, in start order.
+    public var services: [any Service] { [postgres, redis, publisher] }
+
+    /// Applies the service's migrations from `<GMALL_MIGRATIONS>/<database>`.
+    public func migrate(database: String) async throws {
+        try await Migrator(directory: config.migrationsDirectory + "/" + database).migrate(postgres, logger: logger)
+    }
+
+    /// A consumer of `route`'s queue that dead-letters through this service's publisher.
+    package func consumer(for route: Messaging.Route, prefetch: Int = 4, handler: @escaping AMQPConsumer.Handler) -> AMQPConsumer {
+        AMQPConsumer(
+            endpoint: config.amqp, topology: .gmall, queue: route.queue, prefetch: prefetch,
+            deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher, logger: logger, handler: handler)
+    }
+
+    /// Checks each dependency once; used by `GET /health`.
+    public func health() async -> HealthReport {
+        async let pg: String = check { try await postgres.query("SELECT 1") }
+        async let rd: String = check { try await redis.send(["PING"]) }
+        async let mq: String = check { try await publisher.ping() }
+        let checks = await ["postgres": pg, "redis": rd, "rabbitmq": mq]
+        return HealthReport(status: checks.values.allSatisfy { $0 == "UP" } ? "UP" : "DOWN", checks: checks)
+    }
+
+    private func check(_ probe: @Sendable () async throws -> some Sendable) async -> String {
+        do {
+            _ = try await probe()
+            return "UP"
+        } catch {
+            return "DOWN: \(error)"
+        }
+    }
+}
+
+/// `GET /health` body.
+public struct HealthReport: Codable, Sendable {
+    public let status: String
+    public let checks: [String: String]
+    public var isHealthy: Bool { status == "UP" }
+}

@@ -1,0 +1,70 @@
+import AMQP
+import Foundation
+
+/// What every service reads from its environment, with local-cluster defaults.
+///
+/// Keys and defaults:
+/// - `GMALL_HTTP_HOST` = `127.0.0.1`; `GMALL_HTTP_PORT` = the service's port (payment 18092,
+///   oms 18091, wms 18093, seckill 18094)
+/// - `GMALL_PG_URL` = `postgresql://postgres@127.0.0.1:55432/<service database>` (secret: may
+///   carry a password); `GMALL_PG_POOL_SIZE` = 8
+/// - `GMALL_REDIS_HOST` = `127.0.0.1`, `GMALL_REDIS_PORT` = 56379, `GMALL_REDIS_PASSWORD`
+///   (secret, unset), `GMALL_REDIS_POOL_SIZE` = 8
+/// - `GMALL_AMQP_HOST` = `127.0.0.1`, `GMALL_AMQP_PORT` = 55672, `GMALL_AMQP_USER` = `guest`,
+///   `GMALL_AMQP_PASSWORD` (secret) = `guest`, `GMALL_AMQP_VHOST` = `/`
+/// - `GMALL_MIGRATIONS` = `<repository>/deploy/migrations`
+/// - `GMALL_LOG_LEVEL` = `info`
+public struct ServiceConfig: Sendable {
+    public var httpHost: String
+    public var httpPort: Int
+    public var postgresURL: String
+    public var postgresPoolSize: Int
+    public var redisHost: String
+    public var redisPort: Int
+    public var redisPassword: String?
+    public var redisPoolSize: Int
+    public var amqp: AMQPEndpoint
+    public var migrationsDirectory: String
+    public var logLevel: String
+
+    /// Reads the keys above from `environment`, for a service on `defaultPort` using `database`.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, defaultPort: Int, database: String) {
+        let env = Environment(values: environment)
+        httpHost = env["GMALL_HTTP_HOST"] ?? "127.0.0.1"
+        httpPort = env.int("GMALL_HTTP_PORT") ?? defaultPort
+        postgresURL = env["GMALL_PG_URL"] ?? Self.localPostgresURL(database: database)
+        postgresPoolSize = env.int("GMALL_PG_POOL_SIZE") ?? 8
+        redisHost = env["GMALL_REDIS_HOST"] ?? "127.0.0.1"
+        redisPort = env.int("GMALL_REDIS_PORT") ?? 56379
+        redisPassword = env["GMALL_REDIS_PASSWORD"]
+        redisPoolSize = env.int("GMALL_REDIS_POOL_SIZE") ?? 8
+        amqp = AMQPEndpoint(
+            host: env["GMALL_AMQP_HOST"] ?? "127.0.0.1", port: env.int("GMALL_AMQP_PORT") ?? 55672,
+            user: env["GMALL_AMQP_USER"] ?? "guest", password: env["GMALL_AMQP_PASSWORD"] ?? "guest",
+            vhost: env["GMALL_AMQP_VHOST"] ?? "/")
+        migrationsDirectory = env["GMALL_MIGRATIONS"] ?? Self.repositoryRoot + "/deploy/migrations"
+        logLevel = env["GMALL_LOG_LEVEL"] ?? "info"
+    }
+
+    /// The local cluster's URL for `database` (PostgreSQL on 127.0.0.1:55432).
+    public static func localPostgresURL(database: String) -> String {
+        "postgresql://postgres@127.0.0.1:55432/\(database)"
+    }
+
+    /// The checkout this binary was built from (for local defaults such as the migrations folder).
+    public static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }
+}
+
+/// Environment lookups where an empty value counts as unset.
+public struct Environment: Sendable {
+    public let values: [String: String]
+    public init(values: [String: String] = ProcessInfo.processInfo.environment) { self.values = values }
+    public subscript(_ key: String) -> String? {
+        guard let v = values[key], !v.isEmpty else { return nil }
+        return v
+    }
+    public func int(_ key: String) -> Int? { self[key].flatMap { Int($0) } }
+}

@@ -1,0 +1,171 @@
+import AMQP
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+
+/// A private topology per test: its own queue with a dead-letter queue, on test exchanges.
+struct ScratchTopology {
+    let queue = "TEST-\(UUID().uuidString.prefix(8))"
+    var dlq: String { queue + ".dlq" }
+    var routingKey: String { "test." + queue }
+    var topology: AMQPTopology {
+        AMQPTopology(
+            exchanges: [.init(name: "TEST-EXCHANGE", type: "topic"), .init(name: "TEST-DLX", type: "direct")],
+            queues: [
+                .init(name: queue, arguments: ["x-dead-letter-exchange": .string("TEST-DLX"), "x-dead-letter-routing-key": .string(queue)],
+                      bindings: [.init(exchange: "TEST-EXCHANGE", routingKey: routingKey)]),
+                .init(name: dlq, bindings: [.init(exchange: "TEST-DLX", routingKey: queue)]),
+            ])
+    }
+
+    func message(_ text: String, id: String = UUID().uuidString) -> AMQPMessage {
+        AMQPMessage(exchange: "TEST-EXCHANGE", routingKey: routingKey, body: Array(text.utf8), messageID: id)
+    }
+
+    func cleanUp() async {
+        guard let c = try? await AMQPConnection.connect(TestServers.amqp) else { return }
+        try? await c.delete(queue: queue)
+        try? await c.delete(queue: dlq)
+    }
+}
+
+/// Waits for the first delivery on `queue`, up to `seconds`.
+func receive(_ connection: AMQPConnection, seconds: Int = 5) async throws -> AMQPDelivery? {
+    for _ in 0..<(seconds * 4) {
+        if let d = try await connection.nextDelivery(timeoutMilliseconds: 250) { return d }
+    }
+    return nil
+}
+
+@Suite("AMQP wrapper against the real broker")
+struct AMQPTests {
+    @Test("a published message is confirmed, consumed with its id and headers, and acked")
+    func publishConsumeAck() async throws {
+        let scratch = ScratchTopology()
+        defer { Task { await scratch.cleanUp() } }
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
+        var message = scratch.message(#"{"orderSn":"1"}"#, id: "m-1")
+        message.headers = ["x-trace": "abc"]
+        try await publisher.publish(message)
+
+        let consumer = try await AMQPConnection.connect(TestServers.amqp)
+        try await consumer.consume(queue: scratch.queue, prefetch: 1)
+        let delivery = try #require(try await receive(consumer))
+        #expect(String(decoding: delivery.body, as: UTF8.self) == #"{"orderSn":"1"}"#)
+        #expect(delivery.messageID == "m-1")
+        #expect(delivery.headers["x-trace"] == "abc")
+        try await consumer.ack(delivery.deliveryTag)
+
+        let check = try await AMQPConnection.connect(TestServers.amqp)
+        #expect(try await check.messageCount(queue: scratch.queue) == 0)
+    }
+
+    @Test("a rejected message lands in its dead-letter queue")
+    func rejectGoesToDLQ() async throws {
+        let scratch = ScratchTopology()
+        defer { Task { await scratch.cleanUp() } }
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
+        try await publisher.publish(scratch.message("poison"))
+        let consumer = try await AMQPConnection.connect(TestServers.amqp)
+        try await consumer.consume(queue: scratch.queue, prefetch: 1)
+        let delivery = try #require(try await receive(consumer))
+        try await consumer.reject(delivery.deliveryTag)
+
+        let check = try await AMQPConnection.connect(TestServers.amqp)
+        let dead = try #require(try await check.get(queue: scratch.dlq))
+        #expect(String(decoding: dead.body, as: UTF8.self) == "poison")
+    }
+
+    @Test("an unroutable publish is not confirmed: it throws instead of vanishing")
+    func unroutableThrows() async throws {
+        let scratch = ScratchTopology()
+        defer { Task { await scratch.cleanUp() } }
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
+        var message = scratch.message("lost")
+        message.routingKey = "nobody.listens.\(UUID().uuidString)"
+        await #expect(throws: AMQPError.self) { try await publisher.publish(message) }
+    }
+
+    @Test("publishing to an exchange that does not exist throws a broker error")
+    func missingExchangeThrows() async throws {
+        let connection = try await AMQPConnection.connect(TestServers.amqp)
+        try await connection.enableConfirms()
+        let message = AMQPMessage(exchange: "NO-SUCH-EXCHANGE-\(UUID().uuidString)", routingKey: "x", body: [1], messageID: "x")
+        await #expect(throws: AMQPError.self) { try await connection.publish(message) }
+    }
+
+    @Test("the consumer service acks handled messages, requeues a failure once, then dead-letters it with the reason")
+    func consumerServiceRetryThenDeadLetter() async throws {
+        let scratch = ScratchTopology()
+        defer { Task { await scratch.cleanUp() } }
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
+        let seen = Seen()
+        let consumer = AMQPConsumer(
+            endpoint: TestServers.amqp, topology: scratch.topology, queue: scratch.queue, prefetch: 2,
+            deadLetterExchange: "TEST-DLX", deadLetters: publisher
+        ) { delivery in
+            let text = String(decoding: delivery.body, as: UTF8.self)
+            await seen.add(text)
+            if text == "bad" { throw TestFailure("cannot handle bad") }
+            return .ack
+        }
+        let group = ServiceGroup(services: [publisher, consumer], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await publisher.publish(scratch.message("good"))
+            try await publisher.publish(scratch.message("bad"))
+            let check = try await AMQPConnection.connect(TestServers.amqp)
+            let dead = try await eventually { try await check.messageCount(queue: scratch.dlq) == 1 }
+            #expect(dead)
+            #expect(await seen.count("good") == 1)
+            #expect(await seen.count("bad") == 2, "one retry, then dead-lettered")
+            let letter = try #require(try await check.get(queue: scratch.dlq))
+            #expect(letter.headers["x-death-reason"]?.contains("cannot handle bad") == true)
+            #expect(try await check.messageCount(queue: scratch.queue) == 0)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+actor Seen {
+    var items: [String] = []
+    func add(_ s: String) { items.append(s) }
+    func count(_ s: String) -> Int { items.filter { $0 == s }.count }
+}
+
+/// Restarts the broker, so it runs alone: `swift test --filter BrokerRestart` (the test command
+/// runs it after the rest).
+@Suite("BrokerRestart", .serialized)
+struct BrokerRestartTests {
+    @Test("a confirmed persistent message survives a broker restart, and publisher and consumer reconnect")
+    func survivesRestart() async throws {
+        let scratch = ScratchTopology()
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
+        try await publisher.publish(scratch.message("before restart"))
+
+        try TestServers.servers("restart-rabbitmq")
+
+        let seen = Seen()
+        let consumer = AMQPConsumer(
+            endpoint: TestServers.amqp, topology: scratch.topology, queue: scratch.queue,
+            deadLetterExchange: "TEST-DLX", deadLetters: publisher
+        ) { delivery in
+            await seen.add(String(decoding: delivery.body, as: UTF8.self))
+            return .ack
+        }
+        let group = ServiceGroup(services: [publisher, consumer], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            // The publisher's old connection is dead: it must reconnect by itself.
+            try await publisher.publish(scratch.message("after restart"))
+            let both = try await eventually(seconds: 20) { await seen.items.count == 2 }
+            #expect(both)
+            #expect(await seen.items.sorted() == ["after restart", "before restart"])
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        await scratch.cleanUp()
+    }
+}

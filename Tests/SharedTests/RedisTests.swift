@@ -1,0 +1,47 @@
+import Foundation
+import Redis
+import Testing
+
+@Suite("Redis wrapper against the real server")
+struct RedisTests {
+    @Test("commands are argument arrays: binary-safe values with spaces and quotes")
+    func argumentArrays() async throws {
+        let redis = TestServers.redis()
+        let key = "test:{args}:\(UUID().uuidString)"
+        try await redis.send(["SET", key, "a b \"c\" 谷粒", "EX", "60"])
+        #expect(try await redis.send(["GET", key]).string == "a b \"c\" 谷粒")
+        #expect(try await redis.send(["GET", key + ":missing"]) == .null)
+    }
+
+    @Test("EVALSHA after SCRIPT FLUSH still works (loads the script on NOSCRIPT)")
+    func evalshaAfterFlush() async throws {
+        let redis = TestServers.redis()
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+        let key = "test:{eval}:\(UUID().uuidString)"
+        #expect(try await redis.evaluate(script, keys: [key], arguments: ["2"]).int == 2)
+        try await redis.send(["SCRIPT", "FLUSH"])
+        #expect(try await redis.evaluate(script, keys: [key], arguments: ["3"]).int == 5)
+        try await redis.send(["DEL", key])
+    }
+
+    @Test("a server error reply is a typed error, not a crash")
+    func errorReply() async throws {
+        let redis = TestServers.redis()
+        let key = "test:{err}:\(UUID().uuidString)"
+        try await redis.send(["SET", key, "x"])
+        do {
+            try await redis.send(["LPUSH", key, "y"])
+            Issue.record("WRONGTYPE not reported")
+        } catch let error as RedisError {
+            #expect(error.kind == .server)
+            #expect(error.message.hasPrefix("WRONGTYPE"))
+        }
+    }
+
+    @Test("the script SHA1 is the one Redis computes")
+    func sha1MatchesRedis() async throws {
+        let redis = TestServers.redis()
+        let script = RedisScript("return 'gmall 秒杀'")
+        #expect(try await redis.send(["SCRIPT", "LOAD", script.source]).string == script.sha1)
+    }
+}

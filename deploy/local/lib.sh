@@ -1,0 +1,145 @@
+# Shared by deploy/local/{up,down,test,servers}: start and stop the local PostgreSQL, Redis,
+# RabbitMQ and nginx on loopback under $GMALL_HOME (default <repo>/.cluster). Safe to re-run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+GMALL_HOME="${GMALL_HOME:-$ROOT/.cluster}"
+PG_PORT="${GMALL_PG_PORT:-55432}"
+REDIS_PORT="${GMALL_REDIS_PORT:-56379}"
+AMQP_PORT="${GMALL_AMQP_PORT:-55672}"
+AMQP_DIST_PORT="${GMALL_AMQP_DIST_PORT:-25673}"
+GATEWAY_PORT="${GMALL_GATEWAY_PORT:-8888}"
+PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}"
+RABBIT_NODE="gmall@localhost"
+DATABASES="guli_payment guli_oms guli_wms guli_ums guli_sms"
+
+step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+ok() { printf '    \033[32mok\033[0m %s\n' "$*"; }
+die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Installs the Debian packages the suite needs (only the missing ones).
+ensure_packages() {
+    local wanted="postgresql redis-server rabbitmq-server nginx-light libpq-dev libhiredis-dev librabbitmq-dev libssl-dev openssl curl python3-yaml procps"
+    local missing=""
+    for p in $wanted; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    # nginx from any flavour is fine
+    if [[ " $missing " == *" nginx-light "* ]] && command -v nginx >/dev/null; then missing="${missing/ nginx-light/}"; fi
+    if [ -n "$missing" ]; then
+        step "installing Debian packages:$missing"
+        [ "$(id -u)" = 0 ] || die "need root to apt-get install:$missing"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends $missing >/dev/null
+        # Debian starts services on install on some images; ours run on their own ports, stop theirs.
+        (service rabbitmq-server stop; service redis-server stop; service nginx stop; service postgresql stop) >/dev/null 2>&1 || true
+    fi
+    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+    ok "packages present"
+}
+
+start_postgres() {
+    step "PostgreSQL on 127.0.0.1:$PG_PORT"
+    local dir="$GMALL_HOME/postgres"
+    mkdir -p "$dir"
+    chown postgres:postgres "$dir"
+    chmod 755 "$GMALL_HOME"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log"; die "initdb failed"; }
+    fi
+    if ! runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+            -o "-p $PG_PORT -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" start >/dev/null \
+            || { tail -20 "$dir/postgres.log"; die "PostgreSQL did not start"; }
+    fi
+    for db in $DATABASES; do
+        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
+            || psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db" >/dev/null
+    done
+    ok "databases: $DATABASES"
+}
+
+stop_postgres() {
+    local dir="$GMALL_HOME/postgres"
+    [ -f "$dir/data/PG_VERSION" ] || return 0
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 && ok "PostgreSQL stopped" || true
+}
+
+start_redis() {
+    step "Redis on 127.0.0.1:$REDIS_PORT (AOF on)"
+    local dir="$GMALL_HOME/redis"
+    mkdir -p "$dir"
+    if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+        redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$dir" --appendonly yes --appendfsync everysec \
+            --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --protected-mode yes
+        for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    fi
+    redis-cli -p "$REDIS_PORT" ping >/dev/null || die "Redis did not start (see $dir/redis.log)"
+    ok "PONG"
+}
+
+stop_redis() {
+    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 && ok "Redis stopped" || true
+}
+
+rabbit_env() {
+    local dir="$GMALL_HOME/rabbitmq"
+    mkdir -p "$dir/mnesia" "$dir/log"
+    export HOME="$dir" RABBITMQ_NODENAME="$RABBIT_NODE" RABBITMQ_MNESIA_BASE="$dir/mnesia" \
+        RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_NODE_PORT="$AMQP_PORT" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+        RABBITMQ_DIST_PORT="$AMQP_DIST_PORT" RABBITMQ_PID_FILE="$dir/rabbitmq.pid" ERL_EPMD_ADDRESS=127.0.0.1 \
+        RABBITMQ_CONFIG_FILE="$dir/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
+    [ -f "$dir/rabbitmq.conf" ] || printf 'loopback_users.guest = true\nlisteners.tcp.default = %s\n' "$AMQP_PORT" >"$dir/rabbitmq.conf"
+    [ -f "$dir/enabled_plugins" ] || echo '[].' >"$dir/enabled_plugins"
+}
+
+start_rabbitmq() {
+    step "RabbitMQ on 127.0.0.1:$AMQP_PORT"
+    ( rabbit_env
+      if ! /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" status >/dev/null 2>&1; then
+          /usr/lib/rabbitmq/bin/rabbitmq-server -detached >/dev/null 2>&1
+          timeout 90 /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" wait "$RABBITMQ_PID_FILE" >/dev/null 2>&1 \
+              || { tail -30 "$RABBITMQ_LOG_BASE"/*.log 2>/dev/null; die "RabbitMQ did not start"; }
+      fi )
+    ok "node $RABBIT_NODE"
+}
+
+stop_rabbitmq() {
+    ( rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" stop >/dev/null 2>&1 && ok "RabbitMQ stopped" || true )
+}
+
+# Restarts the broker (fault tests and the broker-restart integration test use it).
+restart_rabbitmq() {
+    ( rabbit_env; /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBIT_NODE" stop >/dev/null 2>&1 || true )
+    start_rabbitmq
+}
+
+# Dev key pairs: merchant (app) and Alipay simulator (RSA2), and the JWT signing key.
+# Made once per cluster folder; never committed and never production keys.
+ensure_keys() {
+    local dir="$GMALL_HOME/keys"
+    mkdir -p "$dir"
+    for name in merchant alipay jwt; do
+        if [ ! -f "$dir/${name}_private.pem" ]; then
+            openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/${name}_private.pem" 2>/dev/null
+            openssl pkey -in "$dir/${name}_private.pem" -pubout -out "$dir/${name}_public.pem" 2>/dev/null
+        fi
+    done
+    ok "dev keys in $dir"
+}
+
+start_servers() {
+    mkdir -p "$GMALL_HOME"
+    start_postgres
+    start_redis
+    start_rabbitmq
+}
+
+# Environment every service and test reads (see ServiceConfig).
+export_service_env() {
+    export GMALL_REDIS_PORT="$REDIS_PORT" GMALL_AMQP_PORT="$AMQP_PORT" GMALL_MIGRATIONS="$ROOT/deploy/migrations"
+    export GMALL_PG_BASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT"
+    export GMALL_KEYS="$GMALL_HOME/keys"
+}
