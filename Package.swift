@@ -96,7 +96,7 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ServiceTests", dependencies: [
-                "PaymentService", "OrderService", "WareService", "SeckillService",
+                "PaymentService", "OrderService", "WareService", "SeckillService", "ServiceKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], path: "Tests/ServiceTests"),
     ]

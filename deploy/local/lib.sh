@@ -143,3 +143,95 @@ export_service_env() {
     export GMALL_PG_BASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT"
     export GMALL_KEYS="$GMALL_HOME/keys"
 }
+
+# Renders the gateway template for the local cluster (services on loopback).
+render_gateway() {
+    local out="$1"
+    sed -e "s/\${PAYMENT_UPSTREAM}/127.0.0.1:18092/" -e "s/\${OMS_UPSTREAM}/127.0.0.1:18091/" \
+        -e "s/\${WMS_UPSTREAM}/127.0.0.1:18093/" -e "s/\${SECKILL_UPSTREAM}/127.0.0.1:18094/" \
+        -e "s/\${ALIPAY_SIM_UPSTREAM}/127.0.0.1:18095/" -e "s/\${GATEWAY_LISTEN}/127.0.0.1:$GATEWAY_PORT/" \
+        "$ROOT/deploy/nginx/gateway.conf.template" >"$out"
+}
+
+# nginx as root runs workers as nobody: pid, logs and temp paths live in a folder they can write.
+nginx_conf() {
+    local dir="$GMALL_HOME/nginx"
+    mkdir -p "$dir/logs" "$dir/tmp"
+    chmod 777 "$dir/tmp"
+    render_gateway "$dir/gateway.conf"
+    cat >"$dir/nginx.conf" <<CONF
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log $dir/logs/access.log;
+    client_body_temp_path $dir/tmp/client_body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    include $dir/gateway.conf;
+}
+CONF
+    echo "$dir/nginx.conf"
+}
+
+start_nginx() {
+    step "nginx gateway on 127.0.0.1:$GATEWAY_PORT"
+    local conf; conf="$(nginx_conf)"
+    nginx -t -q -c "$conf" -p "$GMALL_HOME/nginx" || die "gateway config does not load"
+    if [ -f "$GMALL_HOME/nginx/nginx.pid" ] && kill -0 "$(cat "$GMALL_HOME/nginx/nginx.pid")" 2>/dev/null; then
+        nginx -c "$conf" -p "$GMALL_HOME/nginx" -s reload
+    else
+        nginx -c "$conf" -p "$GMALL_HOME/nginx"
+    fi
+    ok "gateway up"
+}
+
+stop_nginx() {
+    local pidfile="$GMALL_HOME/nginx/nginx.pid"
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null && ok "nginx stopped" || true
+}
+
+# name:port of every process `up` starts (the four services, later the Alipay simulator).
+SERVICES="${GMALL_SERVICES:-oms:18091 wms:18093 payment:18092 seckill:18094}"
+BUILD_CONFIG="${GMALL_BUILD:-debug}"
+
+build_services() {
+    step "building the services (swift build -c $BUILD_CONFIG; the first build takes a few minutes)"
+    (cd "$ROOT" && swift build -c "$BUILD_CONFIG" 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | sed 's/^/    /' | awk '/Compiling/ { n++; if (n % 25 == 0) print "    ... " n " modules compiled"; next } { print }')
+    [ -x "$ROOT/.build/$BUILD_CONFIG/payment" ] || die "build failed"
+    ok "built"
+}
+
+start_service() {
+    local name="$1" port="$2" dir="$GMALL_HOME/services"
+    mkdir -p "$dir"
+    if [ -f "$dir/$name.pid" ] && kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null; then
+        kill "$(cat "$dir/$name.pid")" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null || break; sleep 0.1; done
+    fi
+    GMALL_HTTP_PORT="$port" nohup "$ROOT/.build/$BUILD_CONFIG/$name" >>"$dir/$name.log" 2>&1 &
+    echo $! >"$dir/$name.pid"
+    for _ in $(seq 150); do
+        curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && { ok "$name on 127.0.0.1:$port (log $dir/$name.log)"; return 0; }
+        kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null || break
+        sleep 0.2
+    done
+    tail -20 "$dir/$name.log"
+    die "$name did not become healthy"
+}
+
+stop_services() {
+    local dir="$GMALL_HOME/services" name
+    for entry in $SERVICES; do
+        name="${entry%%:*}"
+        [ -f "$dir/$name.pid" ] || continue
+        if kill "$(cat "$dir/$name.pid")" 2>/dev/null; then
+            for _ in $(seq 100); do kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null || break; sleep 0.1; done
+            ok "$name stopped"
+        fi
+        rm -f "$dir/$name.pid"
+    done
+}
