@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "wms", targets: ["wms"]),
         .executable(name: "seckill", targets: ["seckill"]),
         .executable(name: "gmall-jwt", targets: ["gmall-jwt"]),
+        .executable(name: "alipay-simulator", targets: ["alipay-simulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // MARK: C shims over Debian's libraries
@@ -62,21 +64,23 @@ let package = Package(
         .target(name: "Contracts", path: "Shared/Contracts"),
         .target(
             name: "ServiceKit", dependencies: [
-                "Postgres", "Redis", "AMQP", "Contracts",
+                "Postgres", "Redis", "AMQP", "Contracts", "Signing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ], path: "Shared/ServiceKit"),
 
         // MARK: Services: a library each (buildApplication) and a thin executable
         .target(
             name: "PaymentService", dependencies: ["ServiceKit", "Signing",
-                .product(name: "Mustache", package: "swift-mustache")],
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Services/payment/Library"),
         .executableTarget(name: "payment", dependencies: ["PaymentService"], path: "Services/payment/Main"),
-        .target(name: "OrderService", dependencies: ["ServiceKit"], path: "Services/oms/Library"),
+        .target(name: "OrderService", dependencies: ["ServiceKit", "Postgres"], path: "Services/oms/Library"),
         .executableTarget(name: "oms", dependencies: ["OrderService"], path: "Services/oms/Main"),
         .target(name: "WareService", dependencies: ["ServiceKit"], path: "Services/wms/Library"),
         .executableTarget(name: "wms", dependencies: ["WareService"], path: "Services/wms/Main"),
@@ -84,6 +88,12 @@ let package = Package(
         .executableTarget(name: "seckill", dependencies: ["SeckillService"], path: "Services/seckill/Main"),
 
         // MARK: Tools
+        .target(
+            name: "AlipaySimulator", dependencies: ["Signing", "Contracts", "ServiceKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "deploy/tools/alipay-simulator/Library"),
+        .executableTarget(name: "alipay-simulator", dependencies: ["AlipaySimulator"], path: "deploy/tools/alipay-simulator/Main"),
         .executableTarget(
             name: "gmall-jwt", dependencies: ["Signing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -96,7 +106,7 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ServiceTests", dependencies: [
-                "PaymentService", "OrderService", "WareService", "SeckillService", "ServiceKit",
+                "PaymentService", "OrderService", "WareService", "SeckillService", "ServiceKit", "AlipaySimulator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], path: "Tests/ServiceTests"),
     ]

@@ -27,7 +27,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     /// Retry-worthy: serialization failure or deadlock.
     public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
 
-    static func decoding(_ message: String) -> PostgresError {
+    public static func decoding(_ message: String) -> PostgresError {
         PostgresError(kind: .decoding, sqlState: nil, message: message)
     }
 }

@@ -27,7 +27,7 @@ extension Router where Context == ShopRequestContext {
         _ = MetricsExport.registry
         let health: @Sendable (Request, ShopRequestContext) async throws -> Response = { _, _ in
             let report = await infrastructure.health()
-            let body = try JSONEncoder().encode(report)
+            let body = try ShopJSON.encoder.encode(report)
             return Response(
                 status: report.isHealthy ? .ok : .serviceUnavailable,
                 headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -29,7 +29,7 @@ public struct ServiceConfig: Sendable {
 
     /// Reads the keys above from `environment`, for a service on `defaultPort` using `database`.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, defaultPort: Int, database: String) {
-        let env = Environment(values: environment)
+        let env = ProcessEnvironment(values: environment)
         httpHost = env["GMALL_HTTP_HOST"] ?? "127.0.0.1"
         httpPort = env.int("GMALL_HTTP_PORT") ?? defaultPort
         postgresURL = env["GMALL_PG_URL"] ?? Self.localPostgresURL(database: database)
@@ -59,7 +59,7 @@ public struct ServiceConfig: Sendable {
 }
 
 /// Environment lookups where an empty value counts as unset.
-public struct Environment: Sendable {
+public struct ProcessEnvironment: Sendable {
     public let values: [String: String]
     public init(values: [String: String] = ProcessInfo.processInfo.environment) { self.values = values }
     public subscript(_ key: String) -> String? {
@@ -67,4 +67,23 @@ public struct Environment: Sendable {
         return v
     }
     public func int(_ key: String) -> Int? { self[key].flatMap { Int($0) } }
+}
+
+extension ProcessEnvironment {
+    /// A key given inline (`NAME`) or in a file (`NAME_FILE`, else `defaultFile`).
+    public func secretOrFile(_ name: String, default defaultFile: String) throws -> String {
+        if let inline = self[name] { return inline }
+        let path = self[name + "_FILE"] ?? defaultFile
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError("\(name) is not set and \(path) cannot be read (run deploy/local/up to make dev keys)")
+        }
+    }
+}
+
+/// A configuration value is missing or invalid.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Alipay's canonical "content to sign": parameters sorted by key (byte order), `k=v` joined
 /// by `&`, raw values. Requests drop `sign` and empty values; notify/return verification drops
 /// `sign` and `sign_type` and keeps everything else that was sent.
@@ -20,5 +22,32 @@ public enum AlipaySignContent {
         pairs.sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
             .map { "\($0.0)=\($0.1)" }
             .joined(separator: "&")
+    }
+}
+
+extension RSAPrivateKey {
+    /// Returns `parameters` with `sign` added: RSA2 over the request sign content.
+    public func signAlipayRequest(_ parameters: [String: String]) throws -> [String: String] {
+        var signed = parameters
+        signed["sign"] = try signRSA2(AlipaySignContent.request(parameters))
+        return signed
+    }
+}
+
+extension RSAPublicKey {
+    /// Verifies a notify or return: `sign` over every parameter but `sign` and `sign_type`.
+    public func verifyAlipayNotification(_ parameters: [(String, String)]) -> Bool {
+        guard let sign = parameters.first(where: { $0.0 == "sign" })?.1 else { return false }
+        return verifyRSA2(signature: sign, content: AlipaySignContent.notification(parameters))
+    }
+}
+
+/// Alipay's `yyyy-MM-dd HH:mm:ss` in China time (UTC+8, no daylight saving).
+public enum AlipayTime {
+    public static func format(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
     }
 }

@@ -6,7 +6,7 @@ import ServiceKit
 
 /// Where the real servers started by `deploy/local/test` listen. A missing server fails the test.
 enum TestServers {
-    static let env = Environment()
+    static let env = ProcessEnvironment()
     static let postgresBase = env["GMALL_PG_BASE_URL"] ?? "postgresql://postgres@127.0.0.1:55432"
     static let redisPort = env.int("GMALL_REDIS_PORT") ?? 56379
     static let amqp = AMQPEndpoint(port: env.int("GMALL_AMQP_PORT") ?? 55672)

@@ -195,7 +195,7 @@ stop_nginx() {
 }
 
 # name:port of every process `up` starts (the four services, later the Alipay simulator).
-SERVICES="${GMALL_SERVICES:-oms:18091 wms:18093 payment:18092 seckill:18094}"
+SERVICES="${GMALL_SERVICES:-alipay-simulator:18095 oms:18091 wms:18093 payment:18092 seckill:18094}"
 BUILD_CONFIG="${GMALL_BUILD:-debug}"
 
 build_services() {

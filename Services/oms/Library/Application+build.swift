@@ -1,5 +1,7 @@
+import Contracts
 import Hummingbird
 import Logging
+import Postgres
 import ServiceKit
 
 /// Builds the oms service: migrations applied, pools, publisher, consumers and routes.
@@ -7,6 +9,18 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> some 
     let logger = makeLogger(label: "gmall.oms", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
     try await infrastructure.migrate(database: config.database)
+    let points = PostgresPool(url: config.pointsPostgresURL, maxConnections: config.shared.postgresPoolSize, logger: logger)
+    try await Migrator(directory: config.shared.migrationsDirectory + "/" + config.pointsDatabase).migrate(points, logger: logger)
+    let orders = OrderStore(postgres: infrastructure.postgres)
     let router = Router(context: ShopRequestContext.self)
-    return makeShopApplication(name: "oms", infrastructure: infrastructure, router: router, logger: logger)
+    router.get("/oms/order/token/:orderSn") { _, context -> Response in
+        let orderSn = try context.parameters.require("orderSn")
+        guard let order = try await orders.find(orderSn: orderSn) else {
+            return try ShopJSON.response(
+                ResponseVo<OrderEntity>(code: ResponseCode.notFound, msg: "order \(orderSn) not found", data: nil), status: .notFound)
+        }
+        return try ShopJSON.response(ResponseVo.ok(order))
+    }
+    let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
+    return makeShopApplication(name: "oms", infrastructure: infrastructure, router: router, services: [points, relay], logger: logger)
 }

@@ -1,15 +1,24 @@
 import Foundation
 import ServiceKit
 
-/// Configuration of the oms service.
+/// Configuration of the oms service (orders, and the points ledger with its own database).
 ///
-/// Keys: everything in `ServiceConfig` (HTTP port default 18091, database `guli_oms`).
+/// Keys: everything in `ServiceConfig` (HTTP port 18091, database `guli_oms`), and
+/// `GMALL_UMS_PG_URL` (secret) = `postgresql://postgres@127.0.0.1:55432/guli_ums` for the points ledger,
+/// `GMALL_WMS_URL` = `http://127.0.0.1:18093`.
 public struct OrderServiceConfig: Sendable {
     public var shared: ServiceConfig
-    /// The database name, also the migrations sub-folder.
+    /// The orders database name, also the migrations sub-folder.
     public let database = "guli_oms"
+    /// The points ledger's database.
+    public let pointsDatabase = "guli_ums"
+    public var pointsPostgresURL: String
+    public var wmsURL: String
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let env = ProcessEnvironment(values: environment)
         shared = ServiceConfig(environment: environment, defaultPort: 18091, database: "guli_oms")
+        pointsPostgresURL = env["GMALL_UMS_PG_URL"] ?? ServiceConfig.localPostgresURL(database: "guli_ums")
+        wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:18093"
     }
 }

@@ -1,12 +1,34 @@
+import AsyncHTTPClient
+import Contracts
+import Foundation
 import Hummingbird
 import Logging
 import ServiceKit
+import Signing
 
-/// Builds the payment service: migrations applied, pools, publisher, consumers and routes.
+/// Builds the payment service: migrations applied, pools, publisher, outbox relay, active query
+/// job and the routes of Flow 1 (pay.html, alipay.html, the notify and the return).
 public func buildApplication(_ config: PaymentServiceConfig) async throws -> some ApplicationProtocol {
     let logger = makeLogger(label: "gmall.payment", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
     try await infrastructure.migrate(database: config.database)
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    let gateway = AlipayGateway(
+        appID: config.appID, gatewayURL: config.gatewayURL, notifyURL: config.notifyURL, returnURL: config.returnURL,
+        merchantKey: try RSAPrivateKey(text: config.merchantPrivateKey),
+        alipayPublicKey: try RSAPublicKey(text: config.alipayPublicKey), http: http)
+    let ledger = PaymentLedger(postgres: infrastructure.postgres, appID: config.appID, sellerID: config.sellerID)
+    let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
+    let routes = PaymentRoutes(
+        ledger: ledger, gateway: gateway, orders: OrderClient(baseURL: config.omsURL, http: http),
+        verifier: AlipayNotificationVerifier(alipayPublicKey: gateway.alipayPublicKey),
+        buyers: BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey))),
+        pages: try PaymentPages(), relay: relay, timeoutMinutes: config.timeoutMinutes)
+    let query = ActiveQueryJob(
+        ledger: ledger, gateway: gateway, interval: config.queryInterval, minAge: config.queryMinAge, relay: relay, logger: logger)
     let router = Router(context: ShopRequestContext.self)
-    return makeShopApplication(name: "payment", infrastructure: infrastructure, router: router, logger: logger)
+    routes.register(on: router)
+    return makeShopApplication(
+        name: "payment", infrastructure: infrastructure, router: router,
+        services: [HTTPClientService(client: http), relay, query], logger: logger)
 }

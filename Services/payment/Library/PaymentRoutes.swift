@@ -1,0 +1,112 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Logging
+import ServiceKit
+import Signing
+
+/// Flow 1's HTTP side: the channel page, the Alipay form, the notify and the return.
+struct PaymentRoutes: Sendable {
+    let ledger: PaymentLedger
+    let gateway: AlipayGateway
+    let orders: OrderClient
+    let verifier: AlipayNotificationVerifier
+    let buyers: BuyerAuthenticator
+    let pages: PaymentPages
+    let relay: OutboxRelay
+    let timeoutMinutes: Int
+
+    func register(on router: Router<ShopRequestContext>) {
+        router.get("/pay.html", use: payPage)
+        router.get("/alipay.html", use: alipayForm)
+        router.post("/pay/success", use: notify)
+        router.get("/pay/ok", use: returnPage)
+    }
+
+    func message(_ title: String, _ text: String, status: HTTPResponse.Status, refresh: Bool = false) -> Response {
+        ShopJSON.html(pages.render("message", ["title": title, "text": text, "refresh": refresh]), status: status)
+    }
+
+    /// `GET /pay.html?orderToken=SN`: the choose-a-channel page.
+    @Sendable func payPage(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        guard let orderSn = request.uri.queryParameters.get("orderToken"), !orderSn.isEmpty else {
+            return message("参数错误", "orderToken is required", status: .badRequest)
+        }
+        guard let order = try await orders.order(orderSn) else {
+            return message("订单不存在", "order \(orderSn) not found", status: .notFound)
+        }
+        return ShopJSON.html(pages.render("pay", PaymentPages.orderContext(order)))
+    }
+
+    /// `GET /alipay.html?orderToken=SN`: records the payment and answers the auto-submitting form.
+    @Sendable func alipayForm(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let buyer = try buyers.buyer(of: request)
+        guard let orderSn = request.uri.queryParameters.get("orderToken"), !orderSn.isEmpty else {
+            return message("参数错误", "orderToken is required", status: .badRequest)
+        }
+        guard let order = try await orders.order(orderSn), order.userId == buyer else {
+            // Someone else's order looks exactly like a missing one.
+            return message("订单不存在", "order \(orderSn) not found", status: .notFound)
+        }
+        guard order.status == .unpaid else {
+            return message("订单无法支付", "order \(orderSn) is not awaiting payment (status \(order.status.rawValue))", status: .conflict)
+        }
+        let payment = try await ledger.record(order: order, subject: "谷粒商城 订单 \(order.orderSn)")
+        guard payment.status == .unpaid else {
+            return message("订单已支付", "order \(orderSn) is already paid", status: .conflict)
+        }
+        let params = try gateway.pagePayParameters(payment: payment, timeoutMinutes: timeoutMinutes)
+        let fields = params.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
+        context.logger.info("payment.page_pay", metadata: ["payment.out_trade_no": "\(payment.outTradeNo)", "payment.amount": "\(payment.totalAmount.yuan)"])
+        return ShopJSON.html(pages.render("alipay", ["gateway": gateway.gatewayURL, "fields": fields]))
+    }
+
+    /// `POST /pay/success`: Alipay's asynchronous notify. Answers `success` only after commit.
+    @Sendable func notify(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        func answer(_ text: String) -> Response {
+            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch {
+            context.logger.warning("payment.notify.refused", metadata: ["reason": "body too large or unreadable"])
+            return answer("failure")
+        }
+        do {
+            let pairs = try verifier.verify(formBody: body.readableBytesView)
+            let evidence = try verifier.evidence(from: pairs)
+            let result = try await ledger.settle(evidence, logger: context.logger)
+            if result == .paid { relay.wake() }
+            context.logger.info("payment.notify.handled", metadata: [
+                "payment.out_trade_no": "\(evidence.outTradeNo)", "alipay.trade_status": "\(evidence.tradeStatus)", "payment.result": "\(result)",
+            ])
+            return answer("success")
+        } catch let refusal as PaymentRefusal {
+            context.logger.warning("payment.notify.refused", metadata: ["reason": "\(refusal)"])
+            return answer("failure")
+        }
+    }
+
+    /// `GET /pay/ok`: the synchronous return. Verified, read-only.
+    @Sendable func returnPage(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let query = Array((request.uri.query ?? "").utf8)
+        let pairs: [(String, String)]
+        do {
+            pairs = try verifier.verify(formBody: query)
+        } catch {
+            context.logger.warning("payment.return.refused", metadata: ["reason": "\(error)"])
+            return message("验签失败", "the return could not be verified", status: .badRequest)
+        }
+        let p = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
+        guard let outTradeNo = p["out_trade_no"], let payment = try await ledger.find(outTradeNo: outTradeNo) else {
+            return message("订单不存在", "unknown out_trade_no", status: .notFound)
+        }
+        guard payment.status == .paid else {
+            return message("支付确认中", "payment for order \(outTradeNo) is being confirmed", status: .ok, refresh: true)
+        }
+        return ShopJSON.html(pages.render("paid", [
+            "orderSn": payment.outTradeNo, "payAmount": payment.totalAmount.yuan, "tradeNo": payment.tradeNo ?? "",
+        ]))
+    }
+}

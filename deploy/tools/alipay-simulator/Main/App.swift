@@ -1,0 +1,12 @@
+import AlipaySimulator
+import Logging
+
+/// `alipay-simulator`: the local stand-in for Alipay's gateway.
+@main
+struct App {
+    static func main() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
+        let app = try buildSimulator(try SimulatorConfig())
+        try await app.runService()
+    }
+}
