@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // MARK: C shims over Debian's libraries
@@ -108,6 +109,9 @@ let package = Package(
             name: "ServiceTests", dependencies: [
                 "PaymentService", "OrderService", "WareService", "SeckillService", "ServiceKit", "AlipaySimulator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ], path: "Tests/ServiceTests"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ], path: "Tests/ServiceTests",
+            resources: [.copy("Fixtures")]),
     ]
 )

@@ -33,7 +33,7 @@ package final class ActiveQueryJob: Service, Sendable {
             } catch {
                 logger.warning("payment.query.failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
     }
 

@@ -1,0 +1,179 @@
+import AMQP
+import AlipaySimulator
+import AsyncHTTPClient
+import Contracts
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import OrderService
+import PaymentService
+import Postgres
+import ServiceKit
+import ServiceLifecycle
+import Signing
+
+/// The fixture key pairs (test-only) and what each plays.
+enum TestKeys {
+    static func text(_ name: String) -> String {
+        let url = Bundle.module.url(forResource: "Fixtures/alipay/" + name, withExtension: nil)!
+        return try! String(contentsOf: url, encoding: .utf8)
+    }
+    static let merchantPrivate = text("merchant_private_key.txt")
+    static let merchantPublic = text("merchant_public_key.txt")
+    static let alipayPrivate = text("alipay_private_key.txt")
+    static let alipayPublic = text("alipay_public_key.txt")
+    /// The buyers' JWTs are signed with the Alipay test key here (any pair would do).
+    static let jwtSigner = JWTSigner(privateKey: try! RSAPrivateKey(text: alipayPrivate))
+    static let alipaySigner = AlipayMessageSigner(
+        alipayKey: try! RSAPrivateKey(text: alipayPrivate), appID: TestCluster.appID, sellerID: "2088721000000000")
+}
+
+/// oms, payment and the Alipay simulator, started once per test process on their own ports,
+/// against the real PostgreSQL, Redis and RabbitMQ that `deploy/local/test` runs.
+actor TestCluster {
+    static let shared = TestCluster()
+    static let appID = "9021000000000001"
+    static let omsPort = 28091, paymentPort = 28092, simulatorPort = 28095
+    static var payment: String { "http://127.0.0.1:\(paymentPort)" }
+    static var simulator: String { "http://127.0.0.1:\(simulatorPort)" }
+
+    private var started = false
+    let env: [String: String]
+
+    init() {
+        var env = ProcessInfo.processInfo.environment
+        env["GMALL_LOG_LEVEL"] = "warning"
+        env["ALIPAY_APP_ID"] = Self.appID
+        env["ALIPAY_GATEWAY_URL"] = Self.simulator + "/alipay-sim/gateway.do"
+        env["ALIPAY_NOTIFY_URL"] = Self.payment + "/pay/success"
+        env["ALIPAY_RETURN_URL"] = Self.payment + "/pay/ok"
+        env["ALIPAY_MERCHANT_PRIVATE_KEY"] = TestKeys.merchantPrivate
+        env["ALIPAY_PUBLIC_KEY"] = TestKeys.alipayPublic
+        env["ALIPAY_MERCHANT_PUBLIC_KEY"] = TestKeys.merchantPublic
+        env["ALIPAY_SIM_PRIVATE_KEY"] = TestKeys.alipayPrivate
+        env["ALIPAY_SIM_RETRY_SCALE"] = "0.001"
+        env["ALIPAY_SIM_PORT"] = String(Self.simulatorPort)
+        env["GMALL_JWT_PUBLIC_KEY"] = TestKeys.alipayPublic
+        env["GMALL_OMS_URL"] = "http://127.0.0.1:\(Self.omsPort)"
+        env["PAYMENT_QUERY_INTERVAL_SECONDS"] = "1"
+        env["PAYMENT_QUERY_MIN_AGE_SECONDS"] = "2"
+        self.env = env
+    }
+
+    /// Starts the services once; later calls return at once.
+    func start() async throws {
+        if started { return }
+        started = true
+        var omsEnv = env
+        omsEnv["GMALL_HTTP_PORT"] = String(Self.omsPort)
+        var paymentEnv = env
+        paymentEnv["GMALL_HTTP_PORT"] = String(Self.paymentPort)
+        let oms = try await OrderService.buildApplication(OrderServiceConfig(environment: omsEnv))
+        let payment = try await PaymentService.buildApplication(PaymentServiceConfig(environment: paymentEnv))
+        let simulator = try buildSimulator(SimulatorConfig(environment: env))
+        let group = ServiceGroup(configuration: .init(services: [oms, payment, simulator], logger: Logger(label: "test.cluster")))
+        Task.detached { try await group.run() }
+        for url in ["http://127.0.0.1:\(Self.omsPort)/health", Self.payment + "/health", Self.simulator + "/health"] {
+            var up = false
+            for _ in 0..<100 where !up {
+                up = (try? await HTTP.get(url).status) == .ok
+                if !up { try await Task.sleep(nanoseconds: 100_000_000) }
+            }
+            guard up else { throw ClusterError("\(url) never became healthy") }
+        }
+    }
+}
+
+struct ClusterError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// A small HTTP client for the tests (redirects are not followed: tests look at them).
+enum HTTP {
+    static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
+    struct Reply {
+        let status: HTTPResponseStatus
+        let headers: [(String, String)]
+        let body: String
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    }
+
+    static func get(_ url: String, headers: [(String, String)] = []) async throws -> Reply {
+        try await send(url, method: .GET, headers: headers, body: nil)
+    }
+
+    static func post(_ url: String, form: String, contentType: String = "application/x-www-form-urlencoded; charset=utf-8") async throws -> Reply {
+        try await send(url, method: .POST, headers: [("Content-Type", contentType)], body: form)
+    }
+
+    static func send(_ url: String, method: HTTPMethod, headers: [(String, String)], body: String?) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 4 << 20)
+        return Reply(status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: String(buffer: bytes))
+    }
+}
+
+/// Direct access to the service databases, to arrange orders and to check what was written.
+enum Databases {
+    static let base = ProcessEnvironment()["GMALL_PG_BASE_URL"] ?? "postgresql://postgres@127.0.0.1:55432"
+    static let payment = PostgresPool(url: base + "/guli_payment", maxConnections: 4)
+    static let oms = PostgresPool(url: base + "/guli_oms", maxConnections: 4)
+
+    /// A fresh unpaid order for `member` with one item at `price` × `quantity`.
+    static func newOrder(member: Int64 = 1001, price: String = "1999.90", quantity: Int = 1) async throws -> String {
+        let orderSn = "T" + String(Int(Date().timeIntervalSince1970 * 1000)) + String(Int.random(in: 100_000...999_999))
+        let unit = Decimal(string: price)!
+        let total = unit * Decimal(quantity)
+        try await oms.withTransaction { c in
+            let id: Int64 = try await c.query("""
+                INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth)
+                VALUES (\(orderSn), \(member), 0, \(total), \(total), 10, 10) RETURNING id
+                """).rows[0].decode("id")
+            try await c.query("""
+                INSERT INTO oms_order_item (order_id, order_sn, sku_id, sku_name, sku_price, sku_quantity)
+                VALUES (\(id), \(orderSn), 1, '测试 商品 <b>&', \(unit), \(quantity))
+                """)
+        }
+        return orderSn
+    }
+
+    static func count(_ sql: PostgresQuery, in pool: PostgresPool = payment) async throws -> Int {
+        try await pool.query(sql).rows[0].decode(at: 0)
+    }
+}
+
+/// A private queue bound to `order.pay`: counts the messages for one order that reached the broker.
+struct OrderPayTap {
+    let queue = "TEST-TAP-\(UUID().uuidString.prefix(8))"
+
+    func open() async throws {
+        let c = try await AMQPConnection.connect(AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672))
+        try await c.declare(AMQPTopology(
+            exchanges: [.init(name: Messaging.exchange, type: "topic")],
+            queues: [.init(name: queue, bindings: [.init(exchange: Messaging.exchange, routingKey: Messaging.orderPay.routingKey)])]))
+    }
+
+    /// Messages for `orderSn` seen so far (drains the tap).
+    func drain(orderSn: String) async throws -> [AMQPDelivery] {
+        let c = try await AMQPConnection.connect(AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672))
+        var found: [AMQPDelivery] = []
+        while let d = try await c.get(queue: queue) {
+            try await c.ack(d.deliveryTag)
+            if (try? d.decode(OrderPaid.self))?.orderSn == orderSn { found.append(d) }
+        }
+        return found
+    }
+
+    func close() async {
+        guard let c = try? await AMQPConnection.connect(AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672)) else { return }
+        try? await c.delete(queue: queue)
+    }
+}
