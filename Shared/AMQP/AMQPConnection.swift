@@ -34,6 +34,16 @@ public struct AMQPDelivery: Sendable {
     public let messageID: String?
     public let headers: [String: String]
     public let body: [UInt8]
+
+    public init(deliveryTag: UInt64, redelivered: Bool, exchange: String, routingKey: String, messageID: String?, headers: [String: String], body: [UInt8]) {
+        self.deliveryTag = deliveryTag
+        self.redelivered = redelivered
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.messageID = messageID
+        self.headers = headers
+        self.body = body
+    }
 }
 
 /// Owns one `amqp_connection_state_t`; closes and destroys it in `deinit`.

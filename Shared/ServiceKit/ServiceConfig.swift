@@ -14,6 +14,7 @@ import Foundation
 ///   `GMALL_AMQP_PASSWORD` (secret) = `guest`, `GMALL_AMQP_VHOST` = `/`
 /// - `GMALL_MIGRATIONS` = `<repository>/deploy/migrations`
 /// - `GMALL_LOG_LEVEL` = `info`
+/// - `GMALL_ADMIN_TOKEN` (secret; unset: the admin endpoints answer 403)
 public struct ServiceConfig: Sendable {
     public var httpHost: String
     public var httpPort: Int
@@ -26,6 +27,8 @@ public struct ServiceConfig: Sendable {
     public var amqp: AMQPEndpoint
     public var migrationsDirectory: String
     public var logLevel: String
+    /// Secret: required in `X-Admin-Token` by the dead-letter admin endpoints.
+    public var adminToken: String?
 
     /// Reads the keys above from `environment`, for a service on `defaultPort` using `database`.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, defaultPort: Int, database: String) {
@@ -44,6 +47,7 @@ public struct ServiceConfig: Sendable {
             vhost: env["GMALL_AMQP_VHOST"] ?? "/")
         migrationsDirectory = env["GMALL_MIGRATIONS"] ?? Self.repositoryRoot + "/deploy/migrations"
         logLevel = env["GMALL_LOG_LEVEL"] ?? "info"
+        adminToken = env["GMALL_ADMIN_TOKEN"]
     }
 
     /// The local cluster's URL for `database` (PostgreSQL on 127.0.0.1:55432).

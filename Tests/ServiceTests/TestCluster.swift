@@ -13,6 +13,7 @@ import Postgres
 import ServiceKit
 import ServiceLifecycle
 import Signing
+import WareService
 
 /// The fixture key pairs (test-only) and what each plays.
 enum TestKeys {
@@ -35,11 +36,14 @@ enum TestKeys {
 actor TestCluster {
     static let shared = TestCluster()
     static let appID = "9021000000000001"
-    static let omsPort = 28091, paymentPort = 28092, simulatorPort = 28095
+    static let omsPort = 28091, paymentPort = 28092, wmsPort = 28093, simulatorPort = 28095
+    static var oms: String { "http://127.0.0.1:\(omsPort)" }
+    static var wms: String { "http://127.0.0.1:\(wmsPort)" }
+    static let adminToken = "test-admin-token"
     static var payment: String { "http://127.0.0.1:\(paymentPort)" }
     static var simulator: String { "http://127.0.0.1:\(simulatorPort)" }
 
-    private var started = false
+    private var starting: Task<Void, any Error>?
     let env: [String: String]
 
     init() {
@@ -59,23 +63,31 @@ actor TestCluster {
         env["GMALL_OMS_URL"] = "http://127.0.0.1:\(Self.omsPort)"
         env["PAYMENT_QUERY_INTERVAL_SECONDS"] = "1"
         env["PAYMENT_QUERY_MIN_AGE_SECONDS"] = "2"
+        env["GMALL_WMS_URL"] = "http://127.0.0.1:\(Self.wmsPort)"
+        env["GMALL_ADMIN_TOKEN"] = Self.adminToken
         self.env = env
     }
 
-    /// Starts the services once; later calls return at once.
+    /// Starts the services once; every caller waits until they answer.
     func start() async throws {
-        if started { return }
-        started = true
+        if starting == nil { starting = Task { try await self.launch() } }
+        try await starting!.value
+    }
+
+    private func launch() async throws {
         var omsEnv = env
         omsEnv["GMALL_HTTP_PORT"] = String(Self.omsPort)
         var paymentEnv = env
         paymentEnv["GMALL_HTTP_PORT"] = String(Self.paymentPort)
         let oms = try await OrderService.buildApplication(OrderServiceConfig(environment: omsEnv))
         let payment = try await PaymentService.buildApplication(PaymentServiceConfig(environment: paymentEnv))
+        var wmsEnv = env
+        wmsEnv["GMALL_HTTP_PORT"] = String(Self.wmsPort)
+        let wms = try await WareService.buildApplication(WareServiceConfig(environment: wmsEnv))
         let simulator = try buildSimulator(SimulatorConfig(environment: env))
-        let group = ServiceGroup(configuration: .init(services: [oms, payment, simulator], logger: Logger(label: "test.cluster")))
+        let group = ServiceGroup(configuration: .init(services: [wms, oms, payment, simulator], logger: Logger(label: "test.cluster")))
         Task.detached { try await group.run() }
-        for url in ["http://127.0.0.1:\(Self.omsPort)/health", Self.payment + "/health", Self.simulator + "/health"] {
+        for url in [Self.wms + "/health", Self.oms + "/health", Self.payment + "/health", Self.simulator + "/health"] {
             var up = false
             for _ in 0..<100 where !up {
                 up = (try? await HTTP.get(url).status) == .ok
@@ -126,20 +138,22 @@ enum Databases {
     static let base = ProcessEnvironment()["GMALL_PG_BASE_URL"] ?? "postgresql://postgres@127.0.0.1:55432"
     static let payment = PostgresPool(url: base + "/guli_payment", maxConnections: 4)
     static let oms = PostgresPool(url: base + "/guli_oms", maxConnections: 4)
+    static let wms = PostgresPool(url: base + "/guli_wms", maxConnections: 4)
+    static let ums = PostgresPool(url: base + "/guli_ums", maxConnections: 4)
 
     /// A fresh unpaid order for `member` with one item at `price` × `quantity`.
-    static func newOrder(member: Int64 = 1001, price: String = "1999.90", quantity: Int = 1) async throws -> String {
+    static func newOrder(member: Int64 = 1001, price: String = "1999.90", quantity: Int = 1, sku: Int64 = 1, integration: Int64 = 10, growth: Int64 = 10) async throws -> String {
         let orderSn = "T" + String(Int(Date().timeIntervalSince1970 * 1000)) + String(Int.random(in: 100_000...999_999))
         let unit = Decimal(string: price)!
         let total = unit * Decimal(quantity)
         try await oms.withTransaction { c in
             let id: Int64 = try await c.query("""
                 INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth)
-                VALUES (\(orderSn), \(member), 0, \(total), \(total), 10, 10) RETURNING id
+                VALUES (\(orderSn), \(member), 0, \(total), \(total), \(integration), \(growth)) RETURNING id
                 """).rows[0].decode("id")
             try await c.query("""
                 INSERT INTO oms_order_item (order_id, order_sn, sku_id, sku_name, sku_price, sku_quantity)
-                VALUES (\(id), \(orderSn), 1, '测试 商品 <b>&', \(unit), \(quantity))
+                VALUES (\(id), \(orderSn), \(sku), '测试 商品 <b>&', \(unit), \(quantity))
                 """)
         }
         return orderSn

@@ -22,5 +22,14 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> some 
         return try ShopJSON.response(ResponseVo.ok(order))
     }
     let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
-    return makeShopApplication(name: "oms", infrastructure: infrastructure, router: router, services: [points, relay], logger: logger)
+    let handlers = OrderMessageHandlers(postgres: infrastructure.postgres, relay: relay, logger: logger)
+    let ledger = PointsLedger(postgres: points)
+    let consumers = [
+        infrastructure.consumer(for: Messaging.orderPay, handler: handlers.orderPaid),
+        infrastructure.consumer(for: Messaging.orderClose, handler: handlers.orderClose),
+        infrastructure.consumer(for: Messaging.boundPlus, handler: ledger.boundPlus),
+    ]
+    router.addDeadLetterAdmin(service: "oms", infrastructure: infrastructure, token: config.shared.adminToken)
+    return makeShopApplication(
+        name: "oms", infrastructure: infrastructure, router: router, services: [points, relay] + consumers, logger: logger)
 }

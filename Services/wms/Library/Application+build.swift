@@ -1,12 +1,47 @@
+import Contracts
 import Hummingbird
 import Logging
 import ServiceKit
 
-/// Builds the wms service: migrations applied, pools, publisher, consumers and routes.
+/// Builds the wms service: stock locks and reservations over HTTP, `stock.minus` and
+/// `stock.unlock` consumers.
 public func buildApplication(_ config: WareServiceConfig) async throws -> some ApplicationProtocol {
     let logger = makeLogger(label: "gmall.wms", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
     try await infrastructure.migrate(database: config.database)
+    let warehouse = Warehouse(postgres: infrastructure.postgres, logger: logger)
     let router = Router(context: ShopRequestContext.self)
-    return makeShopApplication(name: "wms", infrastructure: infrastructure, router: router, logger: logger)
+
+    router.post("/wms/lock") { request, context -> Response in
+        let body = try await request.decode(as: StockLockRequest.self, context: context)
+        do {
+            return try ShopJSON.response(ResponseVo.ok(try await warehouse.lock(body)))
+        } catch let shortage as StockShortage {
+            return try ShopJSON.response(ResponseVo<[LockLine]>(code: ResponseCode.conflict, msg: shortage.description, data: nil), status: .conflict)
+        } catch let invalid as ValidationError {
+            return try ShopJSON.response(ResponseVo<[LockLine]>(code: ResponseCode.badRequest, msg: invalid.description, data: nil), status: .badRequest)
+        }
+    }
+    router.post("/wms/reservations") { request, context -> Response in
+        let body = try await request.decode(as: ReservationRequest.self, context: context)
+        do {
+            return try ShopJSON.response(ResponseVo.ok(try await warehouse.reserve(body)))
+        } catch let shortage as StockShortage {
+            return try ShopJSON.response(ResponseVo<ReservationState>(code: ResponseCode.conflict, msg: shortage.description, data: nil), status: .conflict)
+        } catch let invalid as ValidationError {
+            return try ShopJSON.response(ResponseVo<ReservationState>(code: ResponseCode.badRequest, msg: invalid.description, data: nil), status: .badRequest)
+        }
+    }
+    router.post("/wms/reservations/:key/release") { _, context -> Response in
+        guard let state = try await warehouse.releaseReservation(try context.parameters.require("key")) else {
+            return try ShopJSON.response(ResponseVo<ReservationState>(code: ResponseCode.notFound, msg: "no such reservation", data: nil), status: .notFound)
+        }
+        return try ShopJSON.response(ResponseVo.ok(state))
+    }
+    router.addDeadLetterAdmin(service: "wms", infrastructure: infrastructure, token: config.shared.adminToken)
+    let consumers = [
+        infrastructure.consumer(for: Messaging.stockMinus, handler: warehouse.stockMinus),
+        infrastructure.consumer(for: Messaging.stockUnlock, handler: warehouse.stockUnlock),
+    ]
+    return makeShopApplication(name: "wms", infrastructure: infrastructure, router: router, services: consumers, logger: logger)
 }

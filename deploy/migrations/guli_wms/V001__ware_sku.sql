@@ -22,3 +22,17 @@ CREATE TABLE wms_stock_lock (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (order_sn, sku_id, ware_id)
 );
+
+-- Stock set aside for a flash-sale session: taken from free stock into stock_locked when the
+-- session opens; each flash-sale order's lock is carved from `remaining`, which never goes below
+-- zero (the last guard against overselling); on release the unsold rest goes back.
+CREATE TABLE wms_reservation (
+    id          bigserial   PRIMARY KEY,
+    key         varchar(64) NOT NULL UNIQUE,
+    sku_id      bigint      NOT NULL,
+    ware_id     bigint      NOT NULL,
+    reserved    integer     NOT NULL CHECK (reserved > 0),
+    remaining   integer     NOT NULL CHECK (remaining >= 0),
+    released    boolean     NOT NULL DEFAULT false,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,72 @@
+import AMQP
+import Contracts
+import Foundation
+import Hummingbird
+
+/// One dead letter as the admin endpoint shows it.
+struct DeadLetterView: Codable, Sendable {
+    let messageId: String?
+    let reason: String?
+    let routingKey: String?
+    let body: String
+}
+
+extension Router where Context == ShopRequestContext {
+    /// Operator endpoints over the dead-letter queues (header `X-Admin-Token: $GMALL_ADMIN_TOKEN`):
+    /// - `GET  /<service>/admin/dlq`: ready messages per dead-letter queue
+    /// - `GET  /<service>/admin/dlq/<QUEUE>.dlq?limit=20`: look at messages (they stay queued)
+    /// - `POST /<service>/admin/dlq/<QUEUE>.dlq/replay`: publish each back to its route, with confirms
+    package func addDeadLetterAdmin(service: String, infrastructure: Infrastructure, token: String?) {
+        let endpoint = infrastructure.config.amqp
+        @Sendable func authorize(_ request: Request) throws {
+            guard let token, !token.isEmpty else { throw HTTPError(.forbidden, message: "admin endpoints are disabled: set GMALL_ADMIN_TOKEN") }
+            guard request.headers[.init("X-Admin-Token")!] == token else { throw HTTPError(.forbidden, message: "bad admin token") }
+        }
+        @Sendable func route(_ context: ShopRequestContext) throws -> Messaging.Route {
+            let queue = try context.parameters.require("queue")
+            guard let route = Messaging.consumed.first(where: { $0.deadLetterQueue == queue }) else {
+                throw HTTPError(.notFound, message: "no dead-letter queue \(queue)")
+            }
+            return route
+        }
+        get("/\(service)/admin/dlq") { request, _ -> Response in
+            try authorize(request)
+            let connection = try await AMQPConnection.connect(endpoint)
+            defer { Task { await connection.close() } }
+            var counts: [String: Int] = [:]
+            for route in Messaging.consumed { counts[route.deadLetterQueue] = try await connection.messageCount(queue: route.deadLetterQueue) }
+            return try ShopJSON.response(ResponseVo.ok(counts))
+        }
+        get("/\(service)/admin/dlq/:queue") { request, context -> Response in
+            try authorize(request)
+            let route = try route(context)
+            let limit = min(request.uri.queryParameters.get("limit", as: Int.self) ?? 20, 500)
+            // Messages taken with basic.get and never acked go back to the queue when the connection closes.
+            let connection = try await AMQPConnection.connect(endpoint)
+            var letters: [DeadLetterView] = []
+            while letters.count < limit, let d = try await connection.get(queue: route.deadLetterQueue) {
+                letters.append(DeadLetterView(
+                    messageId: d.messageID, reason: d.headers["x-death-reason"], routingKey: d.headers["x-original-routing-key"] ?? route.routingKey,
+                    body: String(decoding: d.body, as: UTF8.self)))
+            }
+            await connection.close()
+            return try ShopJSON.response(ResponseVo.ok(letters))
+        }
+        post("/\(service)/admin/dlq/:queue/replay") { request, context -> Response in
+            try authorize(request)
+            let route = try route(context)
+            let connection = try await AMQPConnection.connect(endpoint)
+            var replayed = 0
+            while let d = try await connection.get(queue: route.deadLetterQueue) {
+                try await infrastructure.publisher.publish(AMQPMessage(
+                    exchange: Messaging.exchange, routingKey: route.routingKey, body: d.body,
+                    messageID: d.messageID ?? UUID().uuidString, headers: ["x-replayed-from": route.deadLetterQueue]))
+                try await connection.ack(d.deliveryTag)
+                replayed += 1
+            }
+            await connection.close()
+            context.logger.info("dlq.replayed", metadata: ["amqp.queue": "\(route.deadLetterQueue)", "amqp.count": "\(replayed)"])
+            return try ShopJSON.response(ResponseVo.ok(["replayed": replayed]))
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import AMQP
+import Contracts
+import Foundation
+import Logging
+import OrderService
+import Postgres
+import ServiceKit
+import Testing
+import WareService
+
+/// A sku of its own for each test, so counts are exact whatever else runs.
+func newSku(stock: Int) async throws -> Int64 {
+    let sku = Int64.random(in: 1_000_000...9_000_000_000)
+    try await Databases.wms.query("INSERT INTO wms_ware_sku (sku_id, ware_id, sku_name, stock) VALUES (\(sku), 1, 'test sku', \(stock))")
+    return sku
+}
+
+struct SkuState: Equatable {
+    let stock: Int, locked: Int, sales: Int
+    static func of(_ sku: Int64) async throws -> SkuState {
+        let row = try await Databases.wms.query("SELECT sum(stock) AS s, sum(stock_locked) AS l, sum(sales) AS x FROM wms_ware_sku WHERE sku_id = \(sku)").rows[0]
+        return SkuState(stock: try row.decode("s"), locked: try row.decode("l"), sales: try row.decode("x"))
+    }
+}
+
+func lockStock(orderSn: String, sku: Int64, count: Int) async throws -> HTTP.Reply {
+    try await HTTP.post(
+        TestCluster.wms + "/wms/lock", form: #"{"orderSn":"\#(orderSn)","items":[{"skuId":\#(sku),"count":\#(count)}]}"#,
+        contentType: "application/json")
+}
+
+/// Publishes to the shop's exchange with confirms, as the outbox relays do.
+let testPublisher = AMQPPublisher(endpoint: AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672), topology: .gmall)
+
+func publish<T: Encodable>(_ payload: T, route: Messaging.Route, id: String) async throws {
+    try await testPublisher.publish(try .json(payload, route: route, messageID: id))
+}
+
+func orderStatus(_ orderSn: String) async throws -> Int {
+    try await Databases.oms.query("SELECT status FROM oms_order WHERE order_sn = \(orderSn)").rows[0].decode("status")
+}
+
+func points(_ member: Int64) async throws -> (Int64, Int64) {
+    guard let row = try await Databases.ums.query("SELECT integration, growth FROM ums_member WHERE id = \(member)").first else { return (0, 0) }
+    return (try row.decode("integration"), try row.decode("growth"))
+}
+
+func historyRows(_ orderSn: String) async throws -> Int {
+    try await Databases.count("SELECT count(*) FROM ums_points_history WHERE order_sn = \(orderSn)", in: Databases.ums)
+}
+
+/// A member id of its own for each test.
+func newMember() -> Int64 { Int64.random(in: 10_000_000...9_000_000_000) }
+
+@Suite("Orders, stock and points: exactly-once effects through the real broker")
+struct OrderFlowTests {
+    init() async throws { try await TestCluster.shared.start() }
+
+    /// An unpaid order for a fresh member and sku with its stock locked.
+    func lockedOrder(stock: Int = 10, quantity: Int = 2) async throws -> (orderSn: String, sku: Int64, member: Int64) {
+        let sku = try await newSku(stock: stock)
+        let member = newMember()
+        let orderSn = try await Databases.newOrder(member: member, price: "10.00", quantity: quantity, sku: sku, integration: 20, growth: 30)
+        #expect(try await lockStock(orderSn: orderSn, sku: sku, count: quantity).status == .ok)
+        return (orderSn, sku, member)
+    }
+
+    @Test("one order.pay: status 0→1, the lock becomes a sale, the points are credited once")
+    func paidOrder() async throws {
+        let (orderSn, sku, member) = try await lockedOrder()
+        #expect(try await SkuState.of(sku) == SkuState(stock: 10, locked: 2, sales: 0))
+        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)")
+        let done = try await eventually {
+            let sales = try await SkuState.of(sku).sales
+            let credited = try await points(member)
+            return sales == 2 && credited == (20, 30)
+        }
+        #expect(done)
+        #expect(try await orderStatus(orderSn) == 1)
+        #expect(try await SkuState.of(sku) == SkuState(stock: 8, locked: 0, sales: 2))
+        #expect(try await historyRows(orderSn) == 1)
+    }
+
+    @Test("the same order.pay five times, and a close after it: one effect")
+    func redelivered() async throws {
+        let (orderSn, sku, member) = try await lockedOrder()
+        for _ in 0..<5 { try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)") }
+        try await publish(OrderRef(orderSn: orderSn), route: Messaging.orderClose, id: "order.close:\(orderSn)")
+        let done = try await eventually {
+            let sales = try await SkuState.of(sku).sales
+            let credited = try await points(member)
+            return sales == 2 && credited == (20, 30)
+        }
+        #expect(done)
+        // the duplicates of bound.plus and stock.minus the duplicates could cause
+        for _ in 0..<5 {
+            try await publish(BoundPlus(orderSn: orderSn, userId: member, integration: 20, growth: 30), route: Messaging.boundPlus, id: "bound.plus:\(orderSn)")
+            try await publish(StockMinus(orderSn: orderSn), route: Messaging.stockMinus, id: "stock.minus:\(orderSn)")
+            try await publish(OrderRef(orderSn: orderSn), route: Messaging.stockUnlock, id: "stock.unlock:\(orderSn)")
+        }
+        try await Task.sleep(nanoseconds: 1_500_000_000)
+        #expect(try await orderStatus(orderSn) == 1)
+        #expect(try await SkuState.of(sku) == SkuState(stock: 8, locked: 0, sales: 2))
+        #expect(try await points(member) == (20, 30))
+        #expect(try await historyRows(orderSn) == 1)
+    }
+
+    @Test("a close before the payment: closed, stock released, no points, the payment kept for refund")
+    func closedThenPaid() async throws {
+        let (orderSn, sku, member) = try await lockedOrder()
+        try await publish(OrderRef(orderSn: orderSn), route: Messaging.orderClose, id: "order.close:\(orderSn)")
+        let released = try await eventually { try await SkuState.of(sku).locked == 0 }
+        #expect(released)
+        for _ in 0..<3 { try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)") }
+        let refund = try await eventually { try await Databases.count("SELECT count(*) FROM oms_refund_due WHERE order_sn = \(orderSn)", in: Databases.oms) == 1 }
+        #expect(refund)
+        #expect(try await orderStatus(orderSn) == 4)
+        #expect(try await SkuState.of(sku) == SkuState(stock: 10, locked: 0, sales: 0))
+        #expect(try await points(member) == (0, 0))
+    }
+
+    @Test("a consumer that committed and died before its ack: the redelivery has no second effect")
+    func crashBetweenCommitAndAck() async throws {
+        let (orderSn, sku, member) = try await lockedOrder()
+        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)")
+        let paid = try await eventually { try await SkuState.of(sku).sales == 2 }
+        #expect(paid)
+        // The handlers commit exactly as the consumers do, but nothing acks: a killed process.
+        let warehouse = Warehouse(postgres: Databases.wms, logger: Logger(label: "test"))
+        let delivery = AMQPDelivery(
+            deliveryTag: 1, redelivered: false, exchange: Messaging.exchange, routingKey: Messaging.stockMinus.routingKey,
+            messageID: "stock.minus:\(orderSn)", headers: [:], body: Array(#"{"orderSn":"\#(orderSn)"}"#.utf8))
+        #expect(try await warehouse.stockMinus(delivery) == .ack)
+        // ...and the broker redelivers it to the restarted consumer (redelivered flag set).
+        try await publish(StockMinus(orderSn: orderSn), route: Messaging.stockMinus, id: "stock.minus:\(orderSn)")
+        let ledger = PointsLedger(postgres: Databases.ums)
+        let bound = AMQPDelivery(
+            deliveryTag: 1, redelivered: true, exchange: Messaging.exchange, routingKey: Messaging.boundPlus.routingKey,
+            messageID: "bound.plus:\(orderSn)", headers: [:], body: Array(#"{"orderSn":"\#(orderSn)","userId":\#(member),"integration":20,"growth":30}"#.utf8))
+        #expect(try await ledger.boundPlus(bound) == .ack)
+        try await Task.sleep(nanoseconds: 1_000_000_000)
+        #expect(try await SkuState.of(sku) == SkuState(stock: 8, locked: 0, sales: 2))
+        #expect(try await points(member) == (20, 30))
+    }
+
+    @Test("50 concurrent lock requests for 10 units lock exactly 10")
+    func noOversell() async throws {
+        let sku = try await newSku(stock: 10)
+        let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<50 {
+                group.addTask { Int(try await lockStock(orderSn: "LOCK-\(sku)-\(i)", sku: sku, count: 1).status.code) }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 == 200 }.count == 10)
+        #expect(results.filter { $0 == 409 }.count == 40)
+        #expect(try await SkuState.of(sku) == SkuState(stock: 10, locked: 10, sales: 0))
+        #expect(try await Databases.count("SELECT coalesce(sum(count), 0) FROM wms_stock_lock WHERE sku_id = \(sku)", in: Databases.wms) == 10)
+    }
+
+    @Test("a lock is all-or-nothing across skus, and locking the same order twice locks once")
+    func allOrNothing() async throws {
+        let plenty = try await newSku(stock: 10), scarce = try await newSku(stock: 1)
+        let both = #"{"orderSn":"AON-\#(plenty)","items":[{"skuId":\#(plenty),"count":3},{"skuId":\#(scarce),"count":2}]}"#
+        #expect(try await HTTP.post(TestCluster.wms + "/wms/lock", form: both, contentType: "application/json").status == .conflict)
+        #expect(try await SkuState.of(plenty).locked == 0)
+        #expect(try await lockStock(orderSn: "TWICE-\(plenty)", sku: plenty, count: 3).status == .ok)
+        #expect(try await lockStock(orderSn: "TWICE-\(plenty)", sku: plenty, count: 3).status == .ok)
+        #expect(try await SkuState.of(plenty).locked == 3)
+        #expect(try await HTTP.post(TestCluster.wms + "/wms/lock", form: "{nope", contentType: "application/json").status == .badRequest)
+    }
+
+    @Test("a poison message goes to the dead-letter queue with its reason, and an operator can list it")
+    func poisonToDLQ() async throws {
+        let id = "poison-\(UUID().uuidString)"
+        try await testPublisher.publish(AMQPMessage(exchange: Messaging.exchange, routingKey: Messaging.boundPlus.routingKey, body: Array("not json".utf8), messageID: id))
+        let listed = try await eventually {
+            let reply = try await HTTP.get(
+                TestCluster.oms + "/oms/admin/dlq/BOUND-PLUS-QUEUE.dlq?limit=500", headers: [("X-Admin-Token", TestCluster.adminToken)])
+            return reply.body.contains(id) && reply.body.contains("malformed bound.plus payload")
+        }
+        #expect(listed)
+        #expect(try await HTTP.get(TestCluster.oms + "/oms/admin/dlq").status == .forbidden)
+    }
+}
