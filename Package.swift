@@ -81,11 +81,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Services/payment/Library"),
         .executableTarget(name: "payment", dependencies: ["PaymentService"], path: "Services/payment/Main"),
-        .target(name: "OrderService", dependencies: ["ServiceKit", "Postgres"], path: "Services/oms/Library"),
+        .target(name: "OrderService", dependencies: ["ServiceKit", "Postgres", "Redis", "AMQP", .product(name: "AsyncHTTPClient", package: "async-http-client")], path: "Services/oms/Library"),
         .executableTarget(name: "oms", dependencies: ["OrderService"], path: "Services/oms/Main"),
         .target(name: "WareService", dependencies: ["ServiceKit"], path: "Services/wms/Library"),
         .executableTarget(name: "wms", dependencies: ["WareService"], path: "Services/wms/Main"),
-        .target(name: "SeckillService", dependencies: ["ServiceKit", "Signing"], path: "Services/seckill/Library"),
+        .target(name: "SeckillService", dependencies: ["ServiceKit", "Signing", "Postgres", "Redis", "AMQP", .product(name: "AsyncHTTPClient", package: "async-http-client")], path: "Services/seckill/Library"),
         .executableTarget(name: "seckill", dependencies: ["SeckillService"], path: "Services/seckill/Main"),
 
         // MARK: Tools
@@ -101,13 +101,14 @@ let package = Package(
             path: "deploy/tools/gmall-jwt"),
 
         // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["ServiceKit"], path: "Tests/TestSupport"),
         .testTarget(
-            name: "SharedTests", dependencies: ["Postgres", "Redis", "AMQP", "Signing", "Contracts", "ServiceKit"],
+            name: "SharedTests", dependencies: ["Postgres", "Redis", "AMQP", "Signing", "Contracts", "ServiceKit", "TestSupport"],
             path: "Tests/SharedTests",
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ServiceTests", dependencies: [
-                "PaymentService", "OrderService", "WareService", "SeckillService", "ServiceKit", "AlipaySimulator",
+                "PaymentService", "OrderService", "WareService", "SeckillService", "ServiceKit", "AlipaySimulator", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -51,6 +51,11 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public var description: String { "RedisError(\(kind)): \(message)" }
 
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
     /// The server does not know the script's SHA1 (after `SCRIPT FLUSH` or a restart).
     public var isNoScript: Bool { kind == .server && message.hasPrefix("NOSCRIPT") }
 }

@@ -45,7 +45,7 @@ struct HealthTests {
     }
 
     @Test("seckill") func seckill() async throws {
-        try await expectHealthy(try await SeckillService.buildApplication(SeckillServiceConfig()), service: "seckill")
+        try await expectHealthy(try await SeckillService.buildApplication(try SeckillServiceConfig()), service: "seckill")
     }
 
     @Test("a service whose database is unreachable reports DOWN with 503, not a crash")

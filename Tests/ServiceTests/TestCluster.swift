@@ -12,7 +12,9 @@ import PaymentService
 import Postgres
 import ServiceKit
 import ServiceLifecycle
+import SeckillService
 import Signing
+@_exported import TestSupport
 import WareService
 
 /// The fixture key pairs (test-only) and what each plays.
@@ -39,11 +41,14 @@ actor TestCluster {
     static let omsPort = 28091, paymentPort = 28092, wmsPort = 28093, simulatorPort = 28095
     static var oms: String { "http://127.0.0.1:\(omsPort)" }
     static var wms: String { "http://127.0.0.1:\(wmsPort)" }
+    static let seckillPort = 28094
+    static var seckill: String { "http://127.0.0.1:\(seckillPort)" }
     static let adminToken = "test-admin-token"
     static var payment: String { "http://127.0.0.1:\(paymentPort)" }
     static var simulator: String { "http://127.0.0.1:\(simulatorPort)" }
 
     private var starting: Task<Void, any Error>?
+    private var seckill: (group: ServiceGroup, task: Task<Void, any Error>)?
     let env: [String: String]
 
     init() {
@@ -65,6 +70,8 @@ actor TestCluster {
         env["PAYMENT_QUERY_MIN_AGE_SECONDS"] = "2"
         env["GMALL_WMS_URL"] = "http://127.0.0.1:\(Self.wmsPort)"
         env["GMALL_ADMIN_TOKEN"] = Self.adminToken
+        env["SECKILL_PAY_WAIT_MS"] = "1000"
+        env["SECKILL_KEEPER_INTERVAL_MS"] = "200"
         self.env = env
     }
 
@@ -87,6 +94,7 @@ actor TestCluster {
         let simulator = try buildSimulator(SimulatorConfig(environment: env))
         let group = ServiceGroup(configuration: .init(services: [wms, oms, payment, simulator], logger: Logger(label: "test.cluster")))
         Task.detached { try await group.run() }
+        try await startSeckill()
         for url in [Self.wms + "/health", Self.oms + "/health", Self.payment + "/health", Self.simulator + "/health"] {
             var up = false
             for _ in 0..<100 where !up {
@@ -95,6 +103,32 @@ actor TestCluster {
             }
             guard up else { throw ClusterError("\(url) never became healthy") }
         }
+    }
+}
+
+extension TestCluster {
+    /// Starts the seckill service in a group of its own, so a test can restart it.
+    func startSeckill() async throws {
+        var seckillEnv = env
+        seckillEnv["GMALL_HTTP_PORT"] = String(Self.seckillPort)
+        let app = try await SeckillService.buildApplication(try SeckillServiceConfig(environment: seckillEnv))
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test.seckill")))
+        seckill = (group, Task.detached { try await group.run() })
+        var up = false
+        for _ in 0..<100 where !up {
+            up = (try? await HTTP.get(Self.seckill + "/health").status) == .ok
+            if !up { try await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        guard up else { throw ClusterError("seckill never became healthy") }
+    }
+
+    /// Stops seckill gracefully (in-flight requests finish) and starts a new instance.
+    func restartSeckill() async throws {
+        if let seckill {
+            await seckill.group.triggerGracefulShutdown()
+            _ = try? await seckill.task.value
+        }
+        try await startSeckill()
     }
 }
 

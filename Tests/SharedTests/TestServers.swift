@@ -3,6 +3,7 @@ import Foundation
 import Postgres
 import Redis
 import ServiceKit
+@_exported import TestSupport
 
 /// Where the real servers started by `deploy/local/test` listen. A missing server fails the test.
 enum TestServers {
@@ -28,19 +29,7 @@ enum TestServers {
 
     static func redis() -> RedisPool { RedisPool(host: "127.0.0.1", port: redisPort, maxConnections: 4) }
 
-    /// Runs `deploy/local/servers <argument>` (e.g. `restart-rabbitmq`) and waits for it.
-    /// (posix_spawn + waitpid: Foundation's `Process.waitUntilExit` can hang when the script
-    /// leaves a detached daemon behind.)
-    static func servers(_ argument: String) throws {
-        let args = ["/bin/bash", repositoryRoot + "/deploy/local/servers", argument]
-        var cArgs = args.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, "/bin/bash", nil, nil, &cArgs, environ) == 0 else { throw TestFailure("cannot spawn \(args)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        guard status == 0 else { throw TestFailure("servers \(argument) exited with status \(status)") }
-    }
+    static func servers(_ argument: String) throws { try localServers(argument) }
 
     static func fixture(_ path: String) throws -> String {
         let url = Bundle.module.url(forResource: "Fixtures/" + path, withExtension: nil)!
@@ -53,12 +42,3 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// Polls `condition` until it holds or `seconds` pass.
-func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(nanoseconds: 50_000_000)
-    }
-    return try await condition()
-}

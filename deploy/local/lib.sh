@@ -235,3 +235,4 @@ stop_services() {
         rm -f "$dir/$name.pid"
     done
 }
+

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Contracts
 import Hummingbird
 import Logging
@@ -24,12 +25,17 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> some 
     let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
     let handlers = OrderMessageHandlers(postgres: infrastructure.postgres, relay: relay, logger: logger)
     let ledger = PointsLedger(postgres: points)
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    let flashSale = FlashSaleOrders(
+        postgres: infrastructure.postgres, redis: infrastructure.redis, relay: relay, http: http, wmsURL: config.wmsURL,
+        closeAfterSeconds: config.closeAfterSeconds, logger: logger)
     let consumers = [
         infrastructure.consumer(for: Messaging.orderPay, handler: handlers.orderPaid),
         infrastructure.consumer(for: Messaging.orderClose, handler: handlers.orderClose),
         infrastructure.consumer(for: Messaging.boundPlus, handler: ledger.boundPlus),
+        infrastructure.consumer(for: Messaging.secKill, prefetch: 16, handler: flashSale.secKill),
     ]
     router.addDeadLetterAdmin(service: "oms", infrastructure: infrastructure, token: config.shared.adminToken)
     return makeShopApplication(
-        name: "oms", infrastructure: infrastructure, router: router, services: [points, relay] + consumers, logger: logger)
+        name: "oms", infrastructure: infrastructure, router: router, services: [points, HTTPClientService(client: http), relay] + consumers, logger: logger)
 }

@@ -5,7 +5,7 @@ import ServiceKit
 ///
 /// Keys: everything in `ServiceConfig` (HTTP port 18091, database `guli_oms`), and
 /// `GMALL_UMS_PG_URL` (secret) = `postgresql://postgres@127.0.0.1:55432/guli_ums` for the points ledger,
-/// `GMALL_WMS_URL` = `http://127.0.0.1:18093`.
+/// `GMALL_WMS_URL` = `http://127.0.0.1:18093`, `GMALL_ORDER_TIMEOUT_SECONDS` = 1800 (an unpaid order closes).
 public struct OrderServiceConfig: Sendable {
     public var shared: ServiceConfig
     /// The orders database name, also the migrations sub-folder.
@@ -14,11 +14,13 @@ public struct OrderServiceConfig: Sendable {
     public let pointsDatabase = "guli_ums"
     public var pointsPostgresURL: String
     public var wmsURL: String
+    public var closeAfterSeconds: Int
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let env = ProcessEnvironment(values: environment)
         shared = ServiceConfig(environment: environment, defaultPort: 18091, database: "guli_oms")
         pointsPostgresURL = env["GMALL_UMS_PG_URL"] ?? ServiceConfig.localPostgresURL(database: "guli_ums")
         wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:18093"
+        closeAfterSeconds = env.int("GMALL_ORDER_TIMEOUT_SECONDS") ?? 1800
     }
 }

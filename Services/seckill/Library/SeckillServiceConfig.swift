@@ -1,15 +1,36 @@
 import Foundation
 import ServiceKit
 
-/// Configuration of the seckill service.
+/// Configuration of the seckill (flash-sale) service.
 ///
-/// Keys: everything in `ServiceConfig` (HTTP port default 18094, database `guli_sms`).
+/// Keys and defaults, besides everything in `ServiceConfig` (HTTP port 18094, database `guli_sms`):
+/// - `GMALL_WMS_URL` = `http://127.0.0.1:18093` (reservations)
+/// - `GMALL_JWT_PUBLIC_KEY` or `GMALL_JWT_PUBLIC_KEY_FILE` = `$GMALL_KEYS/jwt_public.pem`
+/// - `SECKILL_PAY_WAIT_MS` = 3000 (how long `/miaosha/pay` waits on the order's latch)
+/// - `SECKILL_LATCH_TTL_MS` = 600000 (a latch's lifetime)
+/// - `SECKILL_BUCKET_CAPACITY` = 10, `SECKILL_BUCKET_RATE` = 5 (a buyer's token bucket per sku: burst, tokens/s)
+/// - `SECKILL_KEEPER_INTERVAL_MS` = 500 (how often sessions are checked: preload after a Redis loss, end, release)
 public struct SeckillServiceConfig: Sendable {
     public var shared: ServiceConfig
-    /// The database name, also the migrations sub-folder.
     public let database = "guli_sms"
+    public var wmsURL: String
+    public var jwtPublicKey: String
+    public var payWait: Duration
+    public var latchTTLMilliseconds: Int
+    public var bucketCapacity: Int
+    public var bucketRate: Int
+    public var keeperInterval: Duration
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let env = ProcessEnvironment(values: environment)
         shared = ServiceConfig(environment: environment, defaultPort: 18094, database: "guli_sms")
+        let keys = env["GMALL_KEYS"] ?? ServiceConfig.repositoryRoot + "/.cluster/keys"
+        wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:18093"
+        jwtPublicKey = try env.secretOrFile("GMALL_JWT_PUBLIC_KEY", default: keys + "/jwt_public.pem")
+        payWait = .milliseconds(env.int("SECKILL_PAY_WAIT_MS") ?? 3000)
+        latchTTLMilliseconds = env.int("SECKILL_LATCH_TTL_MS") ?? 600_000
+        bucketCapacity = env.int("SECKILL_BUCKET_CAPACITY") ?? 10
+        bucketRate = env.int("SECKILL_BUCKET_RATE") ?? 5
+        keeperInterval = .milliseconds(env.int("SECKILL_KEEPER_INTERVAL_MS") ?? 500)
     }
 }

@@ -7,7 +7,7 @@ import ServiceKit
 struct App {
     static func main() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
-        let config = SeckillServiceConfig()
+        let config = try SeckillServiceConfig()
         let app = try await buildApplication(config)
         try await app.runService()
     }

@@ -1,0 +1,163 @@
+import AMQP
+import Contracts
+import Foundation
+import Hummingbird
+import Logging
+import Postgres
+import Redis
+import ServiceKit
+
+/// What a buyer's attempt came to; each a distinct `ResponseVo` code.
+package enum AttemptResult: Sendable, Equatable {
+    case won(orderSn: String)
+    case soldOut, alreadyBought, notStarted, ended, noSession
+    case rateLimited(retryAfterMilliseconds: Int)
+    case retry
+
+    /// `ResponseVo.code`.
+    package var code: Int {
+        switch self {
+        case .won: 0
+        case .soldOut: 1001
+        case .alreadyBought: 1002
+        case .notStarted: 1003
+        case .ended: 1004
+        case .noSession: 1005
+        case .retry: 1006
+        case .rateLimited: 429
+        }
+    }
+
+    package var message: String {
+        switch self {
+        case .won: "success"
+        case .soldOut: "sold out"
+        case .alreadyBought: "already bought"
+        case .notStarted: "not started"
+        case .ended: "ended"
+        case .noSession: "no flash sale for this sku"
+        case .retry: "busy, please retry"
+        case .rateLimited: "too many requests"
+        }
+    }
+}
+
+/// The hot path of a flash sale: one Lua script decides, the win is recorded, `sec.kill` is
+/// published with confirms, or everything is given back.
+package struct FlashSale: Sendable {
+    let postgres: PostgresPool
+    let redis: RedisPool
+    let publisher: AMQPPublisher
+    let store: SessionStore
+    let numbers: OrderNumbers
+    let config: SeckillServiceConfig
+    let logger: Logger
+
+    /// One attempt by `buyer` on `sku` for `count` units.
+    package func attempt(sku: Int64, buyer: Int64, count: Int = 1, logger: Logger) async throws -> AttemptResult {
+        let orderSn = numbers.next()
+        var (code, value) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
+        if code == -4 {
+            // Redis lost the session (or it was never loaded here): reload from PostgreSQL once.
+            for session in try await store.active() where session.skuId == sku { try await store.ensureReady(session) }
+            (code, value) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
+        }
+        switch code {
+        case 1: break
+        case 0: return .soldOut
+        case -1: return .alreadyBought
+        case -2: return .notStarted
+        case -3: return .ended
+        case -5: return .rateLimited(retryAfterMilliseconds: Int(value))
+        default: return .noSession
+        }
+        let sessionID = value
+        guard let session = try await store.find(id: sessionID) else { return .noSession }
+        do {
+            try await postgres.query("""
+                INSERT INTO sms_seckill_win (order_sn, session_id, sku_id, user_id, count)
+                VALUES (\(orderSn), \(sessionID), \(sku), \(buyer), \(count))
+                """)
+        } catch {
+            logger.error("seckill.win.not_recorded", metadata: ["order.sn": "\(orderSn)", "error": "\(error)"])
+            try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
+            return .retry
+        }
+        do {
+            let won = SeckillWon(orderSn: orderSn, skuId: sku, userId: buyer, count: count, price: session.price, sessionId: sessionID)
+            try await publisher.publish(try .json(won, route: Messaging.secKill, messageID: "sec.kill:\(orderSn)"))
+        } catch {
+            logger.error("seckill.publish.failed", metadata: ["order.sn": "\(orderSn)", "error": "\(error)"])
+            try await postgres.query("UPDATE sms_seckill_win SET released = true WHERE order_sn = \(orderSn)")
+            try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
+            return .retry
+        }
+        return .won(orderSn: orderSn)
+    }
+
+    private func take(sku: Int64, buyer: Int64, count: Int, orderSn: String) async throws -> (Int64, Int64) {
+        let reply = try await redis.evaluate(
+            FlashSaleScripts.take,
+            keys: [
+                FlashSaleKeys.session(sku), FlashSaleKeys.permits(sku), FlashSaleKeys.buyers(sku),
+                FlashSaleKeys.countdown(sku, orderSn), FlashSaleKeys.bucket(sku, buyer),
+            ],
+            arguments: [
+                String(buyer), String(count), String(Int64(Date().timeIntervalSince1970 * 1000)), String(config.latchTTLMilliseconds),
+                String(config.bucketCapacity), String(config.bucketRate),
+            ])
+        guard let parts = reply.array, parts.count == 2, let code = parts[0].int else { throw RedisError(kind: .server, message: "unexpected reply \(reply)") }
+        return (code, parts[1].int ?? 0)
+    }
+
+    /// The second script: permit and place back.
+    func giveBack(sku: Int64, buyer: Int64, count: Int, sessionID: Int64, orderSn: String) async throws {
+        _ = try await redis.evaluate(
+            FlashSaleScripts.giveBack,
+            keys: [FlashSaleKeys.session(sku), FlashSaleKeys.permits(sku), FlashSaleKeys.buyers(sku), FlashSaleKeys.countdown(sku, orderSn)],
+            arguments: [String(buyer), String(count), String(sessionID)])
+    }
+
+    /// `sec.release`: a flash-sale order closed unpaid (or failed): its permit goes back, once.
+    package func release(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
+        guard let m = try? delivery.decode(SeckillRelease.self), !m.orderSn.isEmpty else {
+            return .deadLetter(reason: "malformed sec.release payload")
+        }
+        try await postgres.withTransaction { connection in
+            guard let row = try await connection.query("""
+                UPDATE sms_seckill_win SET released = true WHERE order_sn = \(m.orderSn) AND NOT released
+                RETURNING session_id, sku_id, user_id, count
+                """).first
+            else { return }
+            try await giveBack(
+                sku: try row.decode("sku_id"), buyer: try row.decode("user_id"), count: try row.decode("count"),
+                sessionID: try row.decode("session_id"), orderSn: m.orderSn)
+        }
+        logger.info("seckill.permit.released", metadata: ["order.sn": "\(m.orderSn)"])
+        return .ack
+    }
+
+    /// What the pay-wait page should do for `orderSn`.
+    package enum PayWait: Sendable, Equatable { case ready, soldOut, processing, notFound }
+
+    /// Waits (without blocking a thread) on the order's latch up to the configured bound.
+    package func waitForOrder(orderSn: String, buyer: Int64) async throws -> PayWait {
+        guard let win = try await postgres.query("SELECT sku_id, user_id FROM sms_seckill_win WHERE order_sn = \(orderSn)").first,
+              try win.decode("user_id", as: Int64.self) == buyer
+        else { return .notFound }
+        let key = FlashSaleKeys.countdown(try win.decode("sku_id"), orderSn)
+        let deadline = ContinuousClock.now + config.payWait
+        var pause = Duration.milliseconds(10)
+        while true {
+            switch try await redis.send(["GET", key]).string {
+            case "ok": return .ready
+            case "soldout", "failed": return .soldOut
+            case nil: return .processing  // latch expired: the page polls oms instead
+            default: break
+            }
+            if ContinuousClock.now + pause > deadline { return .processing }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(100))
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import AsyncHTTPClient
+import Contracts
+import Foundation
+import Logging
+import NIOCore
+import Postgres
+import Redis
+import ServiceKit
+import ServiceLifecycle
+
+/// A flash-sale session as stored in `guli_sms`.
+package struct FlashSaleSession: Codable, Sendable, Equatable {
+    package var id: Int64
+    package var skuId: Int64
+    package var skuName: String
+    package var price: Money
+    package var stock: Int
+    package var limit: Int
+    package var startTime: Date
+    package var endTime: Date
+    package var reserved: Bool
+    package var released: Bool
+    /// Permits left in Redis (listing only).
+    package var permitsLeft: Int?
+
+    package var reservationKey: String { "seckill-session:\(id)" }
+}
+
+/// `POST /seckill/admin/sessions` body.
+package struct OpenSessionRequest: Codable, Sendable {
+    package var skuId: Int64
+    package var skuName: String?
+    package var price: Money
+    package var stock: Int
+    package var startTime: Date
+    package var endTime: Date
+    package var limit: Int?
+}
+
+/// Sessions in PostgreSQL, their wms reservation and their Redis copy.
+package struct SessionStore: Sendable {
+    let postgres: PostgresPool
+    let redis: RedisPool
+    let http: HTTPClient
+    let wmsURL: String
+    let logger: Logger
+
+    static let columns = "id, sku_id, sku_name, price, stock, buyer_limit, start_time, end_time, reserved, released"
+
+    static func session(_ row: PostgresRow) throws -> FlashSaleSession {
+        FlashSaleSession(
+            id: try row.decode("id"), skuId: try row.decode("sku_id"), skuName: try row.decode("sku_name"),
+            price: Money(try row.decode("price", as: Decimal.self)), stock: try row.decode("stock"), limit: try row.decode("buyer_limit"),
+            startTime: try row.decode("start_time"), endTime: try row.decode("end_time"), reserved: try row.decode("reserved"),
+            released: try row.decode("released"), permitsLeft: nil)
+    }
+
+    /// Opens a session (idempotent on sku and start time): stored, stock reserved in wms, preloaded.
+    package func open(_ request: OpenSessionRequest) async throws -> FlashSaleSession {
+        guard request.stock > 0, request.price.amount > 0, request.endTime > request.startTime, (request.limit ?? 1) > 0 else {
+            throw SessionRefusal("stock, price and limit must be positive and the end after the start")
+        }
+        let session: FlashSaleSession = try await postgres.withTransaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(request.skuId))")
+            let overlapping = try await connection.query("""
+                SELECT id FROM sms_seckill_session WHERE sku_id = \(request.skuId) AND NOT released
+                  AND start_time <> \(request.startTime) AND start_time < \(request.endTime) AND end_time > \(request.startTime)
+                """).rows
+            guard overlapping.isEmpty else { throw SessionRefusal("sku \(request.skuId) already has a session in that time") }
+            let row = try await connection.query("""
+                INSERT INTO sms_seckill_session (sku_id, sku_name, price, stock, buyer_limit, start_time, end_time)
+                VALUES (\(request.skuId), \(request.skuName ?? ""), \(request.price.amount), \(request.stock), \(request.limit ?? 1),
+                        \(request.startTime), \(request.endTime))
+                ON CONFLICT (sku_id, start_time) DO UPDATE SET sku_id = EXCLUDED.sku_id
+                RETURNING \(unescaped: Self.columns)
+                """).rows[0]
+            return try Self.session(row)
+        }
+        return try await ensureReady(session)
+    }
+
+    /// Reserves the session's stock in wms if not yet done, and loads Redis if it lost the session.
+    @discardableResult
+    package func ensureReady(_ session: FlashSaleSession) async throws -> FlashSaleSession {
+        var session = session
+        if !session.reserved {
+            try await wms("/wms/reservations", body: #"{"key":"\#(session.reservationKey)","skuId":\#(session.skuId),"count":\#(session.stock)}"#)
+            try await postgres.query("UPDATE sms_seckill_session SET reserved = true, reservation_key = \(session.reservationKey) WHERE id = \(session.id)")
+            session.reserved = true
+        }
+        try await preload(session)
+        return session
+    }
+
+    /// Puts the session into Redis unless it is there: permits = stock - wins not released;
+    /// buyers from their wins. Never re-seeds a loaded session.
+    package func preload(_ session: FlashSaleSession) async throws {
+        if try await redis.send(["HGET", FlashSaleKeys.session(session.skuId), "id"]).string == String(session.id) { return }
+        let wins = try await postgres.query("""
+            SELECT user_id, sum(count) AS n FROM sms_seckill_win WHERE session_id = \(session.id) AND NOT released GROUP BY user_id
+            """).rows.map { (try $0.decode("user_id", as: Int64.self), try $0.decode("n", as: Int.self)) }
+        let taken = wins.reduce(0) { $0 + $1.1 }
+        var arguments = [
+            String(session.id), String(Int64(session.startTime.timeIntervalSince1970 * 1000)),
+            String(Int64(session.endTime.timeIntervalSince1970 * 1000)), String(session.limit), session.price.yuan,
+            String(session.stock), String(max(0, session.stock - taken)),
+        ]
+        for (user, n) in wins { arguments += [String(user), String(n)] }
+        let loaded = try await redis.evaluate(
+            FlashSaleScripts.preload,
+            keys: [FlashSaleKeys.session(session.skuId), FlashSaleKeys.stock(session.skuId), FlashSaleKeys.permits(session.skuId), FlashSaleKeys.buyers(session.skuId)],
+            arguments: arguments)
+        if loaded.int == 1 {
+            logger.info("seckill.session.preloaded", metadata: ["seckill.session": "\(session.id)", "seckill.permits": "\(session.stock - taken)"])
+        }
+    }
+
+    /// Sessions not yet released (running, coming, or ended and waiting for release).
+    package func active() async throws -> [FlashSaleSession] {
+        try await postgres.query("SELECT \(unescaped: Self.columns) FROM sms_seckill_session WHERE NOT released ORDER BY start_time").rows.map(Self.session)
+    }
+
+    /// The session a sku is currently loaded with.
+    package func find(id: Int64) async throws -> FlashSaleSession? {
+        try await postgres.query("SELECT \(unescaped: Self.columns) FROM sms_seckill_session WHERE id = \(id)").first.map(Self.session)
+    }
+
+    /// Ends a session past its end time: its unsold rest goes back to wms.
+    package func release(_ session: FlashSaleSession) async throws {
+        try await wms("/wms/reservations/\(session.reservationKey)/release", body: "{}")
+        try await postgres.query("UPDATE sms_seckill_session SET released = true WHERE id = \(session.id)")
+        logger.info("seckill.session.released", metadata: ["seckill.session": "\(session.id)"])
+    }
+
+    private func wms(_ path: String, body: String) async throws {
+        var request = HTTPClientRequest(url: wmsURL + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await http.execute(request, timeout: .seconds(10))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 16))
+        guard response.status == .ok else { throw SessionRefusal("wms \(path) answered \(response.status.code): \(text)") }
+    }
+}
+
+/// A session could not be opened (HTTP 409/400 with the reason).
+package struct SessionRefusal: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ d: String) { description = d }
+}
+
+/// Keeps Redis and wms in step with the sessions: reloads a session Redis lost (never from the
+/// original stock: from the wins), finishes an interrupted reservation, and releases ended
+/// sessions' unsold stock. A `Service`; safe with several instances (every step is idempotent).
+package final class SessionKeeper: Service, Sendable {
+    let store: SessionStore
+    let interval: Duration
+    let logger: Logger
+
+    package init(store: SessionStore, interval: Duration, logger: Logger) {
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do { try await tick() } catch { logger.warning("seckill.keeper.failed", metadata: ["error": "\(error)"]) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+        }
+    }
+
+    package func tick() async throws {
+        let now = Date()
+        for session in try await store.active() {
+            if session.endTime <= now.addingTimeInterval(-2) {
+                try await store.release(session)
+            } else {
+                try await store.ensureReady(session)
+            }
+        }
+    }
+}

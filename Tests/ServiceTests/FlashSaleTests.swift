@@ -1,0 +1,240 @@
+import Contracts
+import Foundation
+import Postgres
+import Redis
+import ServiceKit
+import Signing
+import Testing
+
+let redis = RedisPool(host: "127.0.0.1", port: ProcessEnvironment().int("GMALL_REDIS_PORT") ?? 56379, maxConnections: 4)
+let smsDatabase = PostgresPool(url: Databases.base + "/guli_sms", maxConnections: 4)
+
+/// Opens a running session for a fresh sku with `stock` units (wms stock twice that).
+func openSession(stock: Int, limit: Int = 1, price: String = "9.90", startsIn: TimeInterval = -1, lasts: TimeInterval = 600) async throws -> (sku: Int64, session: Int64) {
+    let sku = try await newSku(stock: stock * 2)
+    let start = Date().addingTimeInterval(startsIn), end = start.addingTimeInterval(lasts)
+    let body = #"{"skuId":\#(sku),"skuName":"秒杀测试","price":"\#(price)","stock":\#(stock),"limit":\#(limit),"startTime":"\#(ISO8601DateFormatter().string(from: start))","endTime":"\#(ISO8601DateFormatter().string(from: end))"}"#
+    let request = try await HTTP.send(
+        TestCluster.seckill + "/seckill/admin/sessions", method: .POST,
+        headers: [("Content-Type", "application/json"), ("X-Admin-Token", TestCluster.adminToken)], body: body)
+    guard request.status == .ok else { throw ClusterError("open session: \(request.status) \(request.body)") }
+    let vo = try ShopJSON.decoder.decode(ResponseVo<SessionView>.self, from: Data(request.body.utf8))
+    return (sku, vo.data!.id)
+}
+
+struct SessionView: Codable, Sendable { let id: Int64 }
+
+/// One buyer's attempt; returns the ResponseVo code (or the HTTP status when there is no body).
+func attempt(sku: Int64, buyer: Int64) async throws -> (code: Int, orderSn: String?, status: Int) {
+    let token = try TestKeys.jwtSigner.token(userID: buyer)
+    let reply = try await HTTP.send(TestCluster.seckill + "/miaosha/\(sku)", method: .POST, headers: [("Authorization", "Bearer \(token)")], body: nil)
+    let vo = try? ShopJSON.decoder.decode(ResponseVo<String>.self, from: Data(reply.body.utf8))
+    return (vo?.code ?? -Int(reply.status.code), vo?.data, Int(reply.status.code))
+}
+
+/// What the real servers say about a session once the dust settles.
+struct SaleState: Equatable, CustomStringConvertible {
+    let orders: Int, buyers: Int, maxPerBuyer: Int, permits: Int?, reservationRemaining: Int, lockedFromReservation: Int
+    var description: String { "orders=\(orders) buyers=\(buyers) maxPerBuyer=\(maxPerBuyer) permits=\(permits.map(String.init) ?? "nil") remaining=\(reservationRemaining) locked=\(lockedFromReservation)" }
+
+    static func of(sku: Int64, session: Int64) async throws -> SaleState {
+        let o = try await Databases.oms.query("""
+            SELECT count(*) AS n, count(DISTINCT member_id) AS b,
+                   coalesce((SELECT max(c) FROM (SELECT count(*) AS c FROM oms_order WHERE session_id = \(session) GROUP BY member_id) x), 0) AS m
+            FROM oms_order WHERE session_id = \(session) AND status IN (0, 1)
+            """).rows[0]
+        let r = try await Databases.wms.query("SELECT remaining FROM wms_reservation WHERE key = \("seckill-session:\(session)")").rows[0]
+        let locked = try await Databases.count(
+            "SELECT coalesce(sum(count), 0) FROM wms_stock_lock WHERE sku_id = \(sku) AND status IN (0, 1)", in: Databases.wms)
+        return SaleState(
+            orders: try o.decode("n"), buyers: try o.decode("b"), maxPerBuyer: try o.decode("m"),
+            permits: try await redis.send(["GET", "sec:{\(sku)}:permits"]).int.map(Int.init),
+            reservationRemaining: try r.decode("remaining"), lockedFromReservation: locked)
+    }
+}
+
+/// Many buyers, several attempts each, all at once.
+func crowd(sku: Int64, buyers: ClosedRange<Int64>, attemptsEach: Int) async throws -> [(buyer: Int64, code: Int)] {
+    try await withThrowingTaskGroup(of: (Int64, Int).self) { group in
+        for round in 0..<attemptsEach {
+            for buyer in buyers {
+                _ = round
+                group.addTask { (buyer, (try? await attempt(sku: sku, buyer: buyer).code) ?? -1) }
+            }
+        }
+        return try await group.reduce(into: []) { $0.append($1) }
+    }
+}
+
+@Suite("Flash sale: exactly the stock, at most the limit, nobody waits forever", .serialized)
+struct FlashSaleTests {
+    init() async throws { try await TestCluster.shared.start() }
+
+    @Test("2,000 concurrent attempts by 500 buyers for 50 units: 50 orders, 50 buyers, permits 0, wms locked 50")
+    func race() async throws {
+        let (sku, session) = try await openSession(stock: 50)
+        let base = Int64.random(in: 100_000_000...900_000_000)
+        let results = try await crowd(sku: sku, buyers: base...(base + 499), attemptsEach: 4)
+        #expect(results.count == 2000)
+        let winners = results.filter { $0.code == 0 }
+        #expect(winners.count == 50)
+        #expect(Set(winners.map(\.buyer)).count == 50)
+        #expect(results.allSatisfy { [0, 1001, 1002].contains($0.code) }, "\(Set(results.map(\.code)))")
+        let settled = try await eventually(seconds: 20) { try await SaleState.of(sku: sku, session: session).orders == 50 }
+        #expect(settled)
+        let state = try await SaleState.of(sku: sku, session: session)
+        #expect(state == SaleState(orders: 50, buyers: 50, maxPerBuyer: 1, permits: 0, reservationRemaining: 0, lockedFromReservation: 50), "\(state)")
+    }
+
+    @Test("a buyer who won and tries again is told 'already bought'; not started and ended are their own codes")
+    func codes() async throws {
+        let (sku, _) = try await openSession(stock: 5)
+        let buyer = Int64.random(in: 100_000_000...900_000_000)
+        #expect(try await attempt(sku: sku, buyer: buyer).code == 0)
+        #expect(try await attempt(sku: sku, buyer: buyer).code == 1002)
+        let (later, _) = try await openSession(stock: 5, startsIn: 3600)
+        #expect(try await attempt(sku: later, buyer: buyer).code == 1003)
+        let (soon, _) = try await openSession(stock: 5, startsIn: -2, lasts: 1)
+        #expect(try await attempt(sku: soon, buyer: buyer).code == 1004)
+        #expect(try await attempt(sku: 999_999_999_999, buyer: buyer).code == 1005)
+    }
+
+    @Test("a forged, expired or alg=none token, or none at all, is 401")
+    func unauthorized() async throws {
+        let (sku, session) = try await openSession(stock: 1)
+        let url = TestCluster.seckill + "/miaosha/\(sku)"
+        let other = JWTSigner(privateKey: try RSAPrivateKey(text: TestKeys.merchantPrivate))
+        let expired = try TestKeys.jwtSigner.token(userID: 5, validFor: 60, now: Date().addingTimeInterval(-7200))
+        let none = Base64URL.encode(Array(#"{"alg":"none"}"#.utf8)) + "." + Base64URL.encode(Array(#"{"sub":"5","exp":9999999999}"#.utf8)) + "."
+        for headers in [[], [("Authorization", "Bearer \(try other.token(userID: 5))")], [("Authorization", "Bearer \(expired)")],
+                        [("Authorization", "Bearer \(none)")], [("Cookie", "GMALL-TOKEN=garbage")]] {
+            #expect(try await HTTP.send(url, method: .POST, headers: headers, body: nil).status == .unauthorized)
+        }
+        #expect(try await SaleState.of(sku: sku, session: session).permits == 1)
+    }
+
+    @Test("a buyer over the token bucket gets 429 with Retry-After")
+    func rateLimited() async throws {
+        let (sku, _) = try await openSession(stock: 1)
+        let buyer = Int64.random(in: 100_000_000...900_000_000)
+        var statuses: [Int] = []
+        for _ in 0..<15 { statuses.append(try await attempt(sku: sku, buyer: buyer).status) }
+        #expect(statuses.contains(429))
+        let token = try TestKeys.jwtSigner.token(userID: buyer)
+        let reply = try await HTTP.send(TestCluster.seckill + "/miaosha/\(sku)", method: .GET, headers: [("Authorization", "Bearer \(token)")], body: nil)
+        #expect(reply.status == .tooManyRequests)
+        #expect(Int(reply.header("Retry-After") ?? "") ?? 0 >= 1)
+    }
+
+    @Test("the pay-wait redirects to pay.html once the order exists; an expired latch answers 202 at once; a stuck one 202 after the bound")
+    func payWait() async throws {
+        let (sku, _) = try await openSession(stock: 2)
+        let buyer = Int64.random(in: 100_000_000...900_000_000)
+        let won = try await attempt(sku: sku, buyer: buyer)
+        let orderSn = try #require(won.orderSn)
+        let token = try TestKeys.jwtSigner.token(userID: buyer)
+        let wait = try await HTTP.get(TestCluster.seckill + "/miaosha/pay?orderSn=\(orderSn)", headers: [("Authorization", "Bearer \(token)")])
+        #expect(wait.status == .found)
+        #expect(wait.header("Location") == "/pay.html?orderToken=\(orderSn)")
+        let other = try TestKeys.jwtSigner.token(userID: buyer + 1)
+        #expect(try await HTTP.get(TestCluster.seckill + "/miaosha/pay?orderSn=\(orderSn)", headers: [("Authorization", "Bearer \(other)")]).status == .notFound)
+        // a latch that expired
+        _ = try await redis.send(["DEL", "sec:{\(sku)}:countdown:\(orderSn)"])
+        var started = Date()
+        #expect(try await HTTP.get(TestCluster.seckill + "/miaosha/pay?orderSn=\(orderSn)", headers: [("Authorization", "Bearer \(token)")]).status == .accepted)
+        #expect(Date().timeIntervalSince(started) < 1)
+        // a latch nobody counts down: 202 after the 1 s bound, not a hang
+        _ = try await redis.send(["SET", "sec:{\(sku)}:countdown:\(orderSn)", "1", "PX", "60000"])
+        started = Date()
+        let stuck = try await HTTP.get(TestCluster.seckill + "/miaosha/pay?orderSn=\(orderSn)", headers: [("Authorization", "Bearer \(token)")])
+        #expect(stuck.status == .accepted)
+        #expect(stuck.header("Retry-After") == "1")
+        #expect(Date().timeIntervalSince(started) < 3)
+    }
+
+    @Test("an unpaid flash-sale order that closes gives its permit back and the sale sells it again; a paid one does not")
+    func closeReleasesPermit() async throws {
+        let (sku, session) = try await openSession(stock: 2)
+        let a = Int64.random(in: 100_000_000...900_000_000)
+        let first = try #require(try await attempt(sku: sku, buyer: a).orderSn)
+        let second = try #require(try await attempt(sku: sku, buyer: a + 1).orderSn)
+        #expect(try await attempt(sku: sku, buyer: a + 2).code == 1001)
+        let created = try await eventually { try await SaleState.of(sku: sku, session: session).orders == 2 }
+        #expect(created)
+        try await publish(OrderPaid(orderSn: second), route: Messaging.orderPay, id: "order.pay:\(second)")
+        let paid = try await eventually { try await orderStatus(second) == 1 }
+        #expect(paid)
+        try await publish(OrderRef(orderSn: first), route: Messaging.orderClose, id: "order.close:\(first)")
+        try await publish(OrderRef(orderSn: second), route: Messaging.orderClose, id: "order.close:\(second)")
+        let released = try await eventually { try await SaleState.of(sku: sku, session: session).permits == 1 }
+        #expect(released)
+        #expect(try await orderStatus(first) == 4)
+        #expect(try await orderStatus(second) == 1)
+        #expect(try await attempt(sku: sku, buyer: a + 2).code == 0)
+        #expect(try await attempt(sku: sku, buyer: a + 3).code == 1001)
+        let resold = try await eventually { try await SaleState.of(sku: sku, session: session).orders == 2 }
+        #expect(resold)
+        #expect(try await SaleState.of(sku: sku, session: session).reservationRemaining == 0)
+    }
+
+    @Test("seckill restarted mid-sale still sells exactly the stock")
+    func restartMidSale() async throws {
+        let (sku, session) = try await openSession(stock: 100)
+        let base = Int64.random(in: 100_000_000...900_000_000)
+        async let firstWave = crowd(sku: sku, buyers: base...(base + 149), attemptsEach: 1)
+        try await Task.sleep(nanoseconds: 100_000_000)
+        try await TestCluster.shared.restartSeckill()
+        _ = try await firstWave
+        _ = try await crowd(sku: sku, buyers: base...(base + 299), attemptsEach: 2)
+        let settled = try await eventually(seconds: 20) { try await SaleState.of(sku: sku, session: session).orders == 100 }
+        #expect(settled)
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let state = try await SaleState.of(sku: sku, session: session)
+        #expect(state.orders == 100 && state.maxPerBuyer == 1 && state.permits == 0 && state.reservationRemaining == 0, "\(state)")
+    }
+
+    @Test("Redis losing the sale's keys mid-sale still sells exactly the stock (rebuilt from PostgreSQL, not re-seeded)")
+    func redisLossMidSale() async throws {
+        let (sku, session) = try await openSession(stock: 100)
+        let base = Int64.random(in: 100_000_000...900_000_000)
+        async let firstWave = crowd(sku: sku, buyers: base...(base + 149), attemptsEach: 1)
+        try await Task.sleep(nanoseconds: 150_000_000)
+        let keys = try await redis.send(["KEYS", "sec:{\(sku)}:*"]).array?.compactMap(\.string) ?? []
+        if !keys.isEmpty { _ = try await redis.send(["DEL"] + keys) }
+        _ = try await firstWave
+        _ = try await crowd(sku: sku, buyers: base...(base + 299), attemptsEach: 2)
+        let settled = try await eventually(seconds: 20) { try await SaleState.of(sku: sku, session: session).orders == 100 }
+        #expect(settled)
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let state = try await SaleState.of(sku: sku, session: session)
+        #expect(state.orders == 100 && state.maxPerBuyer == 1 && state.reservationRemaining == 0, "\(state)")
+        #expect(try await Databases.count("SELECT count(*) FROM wms_stock_lock WHERE sku_id = \(sku) AND status IN (0, 1)", in: Databases.wms) == 100)
+    }
+}
+
+/// Stops the broker, so it runs alone with the BrokerRestart tests (`swift test --filter BrokerStop`).
+@Suite("BrokerStop", .serialized)
+struct BrokerStopFlashSaleTests {
+    @Test("a win whose sec.kill cannot be published gives the permit and the buyer's place back")
+    func publishFailureGivesBack() async throws {
+        try await TestCluster.shared.start()
+        let (sku, session) = try await openSession(stock: 3)
+        let buyer = Int64.random(in: 100_000_000...900_000_000)
+        try localServers("stop-rabbitmq")
+        let during: (code: Int, orderSn: String?, status: Int)
+        do {
+            during = try await attempt(sku: sku, buyer: buyer)
+        } catch {
+            try localServers("start-rabbitmq")
+            throw error
+        }
+        try localServers("start-rabbitmq")
+        #expect(during.code == 1006)
+        #expect(during.status == 503)
+        #expect(try await SaleState.of(sku: sku, session: session).permits == 3)
+        // the buyer's place was given back too: the same buyer can win now
+        let ok = try await eventually(seconds: 20) { try await attempt(sku: sku, buyer: buyer).code == 0 }
+        #expect(ok)
+        #expect(try await SaleState.of(sku: sku, session: session).permits == 2)
+    }
+}
