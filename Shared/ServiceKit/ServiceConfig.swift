@@ -6,7 +6,7 @@ import Foundation
 /// Keys and defaults:
 /// - `GMALL_HTTP_HOST` = `127.0.0.1`; `GMALL_HTTP_PORT` = the service's port (payment 18092,
 ///   oms 18091, wms 18093, seckill 18094)
-/// - `GMALL_PG_URL` = `postgresql://postgres@127.0.0.1:55432/<service database>` (secret: may
+/// - `GMALL_PG_URL` = `$GMALL_PG_BASE_URL/<service database>`, base `postgresql://postgres@127.0.0.1:55432` (secret: may
 ///   carry a password); `GMALL_PG_POOL_SIZE` = 8
 /// - `GMALL_REDIS_HOST` = `127.0.0.1`, `GMALL_REDIS_PORT` = 56379, `GMALL_REDIS_PASSWORD`
 ///   (secret, unset), `GMALL_REDIS_POOL_SIZE` = 8
@@ -35,7 +35,7 @@ public struct ServiceConfig: Sendable {
         let env = ProcessEnvironment(values: environment)
         httpHost = env["GMALL_HTTP_HOST"] ?? "127.0.0.1"
         httpPort = env.int("GMALL_HTTP_PORT") ?? defaultPort
-        postgresURL = env["GMALL_PG_URL"] ?? Self.localPostgresURL(database: database)
+        postgresURL = env["GMALL_PG_URL"] ?? Self.localPostgresURL(database: database, environment: env)
         postgresPoolSize = env.int("GMALL_PG_POOL_SIZE") ?? 8
         redisHost = env["GMALL_REDIS_HOST"] ?? "127.0.0.1"
         redisPort = env.int("GMALL_REDIS_PORT") ?? 56379
@@ -50,9 +50,10 @@ public struct ServiceConfig: Sendable {
         adminToken = env["GMALL_ADMIN_TOKEN"]
     }
 
-    /// The local cluster's URL for `database` (PostgreSQL on 127.0.0.1:55432).
-    public static func localPostgresURL(database: String) -> String {
-        "postgresql://postgres@127.0.0.1:55432/\(database)"
+    /// The local cluster's URL for `database`: `GMALL_PG_BASE_URL` (default
+    /// `postgresql://postgres@127.0.0.1:55432`) followed by the database name.
+    public static func localPostgresURL(database: String, environment: ProcessEnvironment = ProcessEnvironment()) -> String {
+        (environment["GMALL_PG_BASE_URL"] ?? "postgresql://postgres@127.0.0.1:55432") + "/" + database
     }
 
     /// The checkout this binary was built from (for local defaults such as the migrations folder).

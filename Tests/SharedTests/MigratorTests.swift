@@ -10,6 +10,8 @@ struct MigratorTests {
     func idempotent() async throws {
         for database in ["guli_payment", "guli_oms", "guli_wms", "guli_ums", "guli_sms"] {
             let scratch = "gmall_migrate_\(database)"
+            let admin = try await PostgresConnection.connect(url: TestServers.postgresBase + "/postgres")
+            try await admin.execute(script: "DROP DATABASE IF EXISTS \(scratch) WITH (FORCE)")
             let pool = try await TestServers.postgres(database: scratch)
             let migrator = Migrator(directory: TestServers.repositoryRoot + "/deploy/migrations/" + database)
             try await migrator.migrate(pool, logger: Logger(label: "test"))
@@ -17,6 +19,7 @@ struct MigratorTests {
             #expect(again.isEmpty, "\(database) re-applied \(again)")
             let recorded = try await pool.query("SELECT count(*) AS n FROM schema_migrations").rows[0].decode("n", as: Int.self)
             #expect(recorded >= 1)
+            await pool.close()
         }
     }
 }

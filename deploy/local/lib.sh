@@ -10,7 +10,7 @@ AMQP_PORT="${GMALL_AMQP_PORT:-55672}"
 AMQP_DIST_PORT="${GMALL_AMQP_DIST_PORT:-25673}"
 GATEWAY_PORT="${GMALL_GATEWAY_PORT:-8888}"
 PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}"
-RABBIT_NODE="gmall@localhost"
+RABBIT_NODE="gmall-$AMQP_PORT@localhost"
 DATABASES="guli_payment guli_oms guli_wms guli_ums guli_sms"
 
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }

@@ -19,7 +19,7 @@ public struct OrderServiceConfig: Sendable {
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         let env = ProcessEnvironment(values: environment)
         shared = ServiceConfig(environment: environment, defaultPort: 18091, database: "guli_oms")
-        pointsPostgresURL = env["GMALL_UMS_PG_URL"] ?? ServiceConfig.localPostgresURL(database: "guli_ums")
+        pointsPostgresURL = env["GMALL_UMS_PG_URL"] ?? ServiceConfig.localPostgresURL(database: "guli_ums", environment: env)
         wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:18093"
         closeAfterSeconds = env.int("GMALL_ORDER_TIMEOUT_SECONDS") ?? 1800
     }

@@ -28,7 +28,7 @@ package final class ActiveQueryJob: Service, Sendable {
     package func run() async throws {
         while !Task.isShuttingDownGracefully {
             do {
-                let settled = try await sweep()
+                let settled = try await cancelWhenGracefulShutdown { try await self.sweep() }
                 if settled > 0 { logger.info("payment.query.settled", metadata: ["payment.count": "\(settled)"]) }
             } catch {
                 logger.warning("payment.query.failed", metadata: ["error": "\(error)"])
@@ -48,7 +48,7 @@ package final class ActiveQueryJob: Service, Sendable {
             ORDER BY create_time LIMIT 100
             """).rows.map { try $0.decode("out_trade_no", as: String.self) }
         var paid = 0
-        for outTradeNo in candidates {
+        for outTradeNo in candidates where !Task.isShuttingDownGracefully {
             if try await check(outTradeNo: outTradeNo) == .paid { paid += 1 }
         }
         if paid > 0 { relay.wake() }
