@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "seckill", targets: ["seckill"]),
         .executable(name: "gmall-jwt", targets: ["gmall-jwt"]),
         .executable(name: "alipay-simulator", targets: ["alipay-simulator"]),
+        .executable(name: "hello-bench", targets: ["hello-bench"]),
+        .executable(name: "notify-bench", targets: ["notify-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -99,6 +101,16 @@ let package = Package(
             name: "gmall-jwt", dependencies: ["Signing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "deploy/tools/gmall-jwt"),
+
+        // MARK: Benchmarks
+        .executableTarget(
+            name: "hello-bench", dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "deploy/bench/hello"),
+        .executableTarget(
+            name: "notify-bench", dependencies: [
+                "AlipaySimulator", "AMQP", "Postgres", "ServiceKit", "Signing", "Contracts",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ], path: "deploy/bench/notify"),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["ServiceKit"], path: "Tests/TestSupport"),

@@ -2,6 +2,14 @@ import Foundation
 import Postgres
 import Testing
 
+/// `tx_probe`, created once even when tests race to create it.
+func createProbeTable(_ pool: PostgresPool) async throws {
+    try await pool.withTransaction { connection in
+        try await connection.query("SELECT pg_advisory_xact_lock(7261002)")
+        try await connection.query("CREATE TABLE IF NOT EXISTS tx_probe (id text PRIMARY KEY)")
+    }
+}
+
 @Suite("PostgreSQL wrapper against the real server")
 struct PostgresTests {
     @Test("values round-trip with their types: Int64, String, numeric as exact Decimal, timestamptz as Date")
@@ -22,7 +30,7 @@ struct PostgresTests {
     @Test("a transaction whose body throws leaves no row")
     func rollbackOnThrow() async throws {
         let pool = try await TestServers.postgres()
-        try await pool.query("CREATE TABLE IF NOT EXISTS tx_probe (id text PRIMARY KEY)")
+        try await createProbeTable(pool)
         let id = UUID().uuidString
         await #expect(throws: TestFailure.self) {
             try await pool.withTransaction { connection in
@@ -37,7 +45,7 @@ struct PostgresTests {
     @Test("a committed transaction keeps its row and a unique violation is a typed error")
     func commitAndUniqueViolation() async throws {
         let pool = try await TestServers.postgres()
-        try await pool.query("CREATE TABLE IF NOT EXISTS tx_probe (id text PRIMARY KEY)")
+        try await createProbeTable(pool)
         let id = UUID().uuidString
         try await pool.withTransaction { try await $0.query("INSERT INTO tx_probe (id) VALUES (\(id))") }
         do {

@@ -142,6 +142,9 @@ export_service_env() {
     export GMALL_REDIS_PORT="$REDIS_PORT" GMALL_AMQP_PORT="$AMQP_PORT" GMALL_MIGRATIONS="$ROOT/deploy/migrations"
     export GMALL_PG_BASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT"
     export GMALL_KEYS="$GMALL_HOME/keys"
+    [ -f "$GMALL_HOME/admin-token" ] || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$GMALL_HOME/admin-token"
+    GMALL_ADMIN_TOKEN="$(cat "$GMALL_HOME/admin-token")"
+    export GMALL_ADMIN_TOKEN
 }
 
 # Renders the gateway template for the local cluster (services on loopback).

@@ -21,9 +21,15 @@ struct GmallJWT: ParsableCommand {
     @Flag(help: "Print a curl cookie argument instead of the bare token.")
     var cookie = false
 
+    @Option(help: "Mint tokens for this many consecutive member ids, one per line (load tests).")
+    var count: Int = 1
+
     func run() throws {
         let text = try String(contentsOfFile: key, encoding: .utf8)
-        let token = try JWTSigner(privateKey: RSAPrivateKey(text: text)).token(userID: userID, validFor: TimeInterval(ttl))
-        print(cookie ? "GMALL-TOKEN=\(token)" : token)
+        let signer = JWTSigner(privateKey: try RSAPrivateKey(text: text))
+        for id in userID..<(userID + Int64(max(count, 1))) {
+            let token = try signer.token(userID: id, validFor: TimeInterval(ttl))
+            print(cookie ? "GMALL-TOKEN=\(token)" : token)
+        }
     }
 }

@@ -1,0 +1,127 @@
+import AMQP
+import AlipaySimulator
+import AsyncHTTPClient
+import Contracts
+import Foundation
+import NIOCore
+import Postgres
+import ServiceKit
+import Signing
+
+/// Payment notify benchmark (not a test): creates N unpaid orders with their payment rows, fires
+/// Alipay-signed TRADE_SUCCESS notifies at the payment service with C in flight, and times each
+/// from the request to its `order.pay` arriving (publisher-confirmed) on a tap queue.
+///
+///     .build/release/notify-bench [N=2000] [C=32]     (the cluster must be up)
+@main
+struct NotifyBench {
+    static func main() async throws {
+        let args = CommandLine.arguments
+        let n = args.count > 1 ? Int(args[1]) ?? 2000 : 2000
+        let concurrency = args.count > 2 ? Int(args[2]) ?? 32 : 32
+        let env = ProcessEnvironment()
+        let keys = env["GMALL_KEYS"] ?? ServiceConfig.repositoryRoot + "/.cluster/keys"
+        let paymentURL = env["PAYMENT_URL"] ?? "http://127.0.0.1:18092"
+        let base = env["GMALL_PG_BASE_URL"] ?? "postgresql://postgres@127.0.0.1:55432"
+        let amqp = AMQPEndpoint(port: env.int("GMALL_AMQP_PORT") ?? 55672)
+        let signer = AlipayMessageSigner(
+            alipayKey: try RSAPrivateKey(text: try String(contentsOfFile: keys + "/alipay_private.pem", encoding: .utf8)),
+            appID: env["ALIPAY_APP_ID"] ?? "9021000000000001", sellerID: "2088721000000000")
+
+        // 1. orders and payment rows
+        let prefix = "B\(Int(Date().timeIntervalSince1970))"
+        let oms = PostgresPool(url: base + "/guli_oms", maxConnections: 2)
+        let payment = PostgresPool(url: base + "/guli_payment", maxConnections: 2)
+        try await oms.query("""
+            INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth)
+            SELECT \(prefix) || lpad(i::text, 7, '0'), 1001, 0, 99.90, 99.90, 99, 99 FROM generate_series(1, \(n)) i
+            """)
+        try await payment.query("""
+            INSERT INTO payment_info (out_trade_no, order_id, user_id, subject, total_amount)
+            SELECT \(prefix) || lpad(i::text, 7, '0'), i, 1001, 'bench', 99.90 FROM generate_series(1, \(n)) i
+            """)
+        let orderSns = (1...n).map { prefix + String(repeating: "0", count: 7 - String($0).count) + String($0) }
+        let bodies = try orderSns.map {
+            FormBody.encode(try signer.notify(outTradeNo: $0, tradeNo: "2026" + $0.filter(\.isNumber), totalAmount: "99.90", subject: "bench", tradeStatus: "TRADE_SUCCESS", passback: nil))
+        }
+
+        // 2. a tap on order.pay
+        let tapName = "BENCH-TAP-\(prefix)"
+        let tap = try await AMQPConnection.connect(amqp)
+        try await tap.declare(AMQPTopology(
+            exchanges: [.init(name: Messaging.exchange, type: "topic")],
+            queues: [.init(name: tapName, bindings: [.init(exchange: Messaging.exchange, routingKey: Messaging.orderPay.routingKey)])]))
+        try await tap.consume(queue: tapName, prefetch: 500)
+        let clock = ContinuousClock()
+        let started = Box<[String: ContinuousClock.Instant]>([:])
+        let arrived = Box<[String: ContinuousClock.Instant]>([:])
+        let wanted = Set(orderSns)
+        let tapTask = Task {
+            while arrived.value.count < n && !Task.isCancelled {
+                guard let d = try await tap.nextDelivery(timeoutMilliseconds: 200) else { continue }
+                try await tap.ack(d.deliveryTag)
+                if let sn = (try? d.decode(OrderPaid.self))?.orderSn, wanted.contains(sn) { arrived.mutate { $0[sn] = clock.now } }
+            }
+        }
+
+        // 3. fire
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
+        let begin = clock.now
+        var responseLatencies: [Duration] = []
+        var failures = 0
+        try await withThrowingTaskGroup(of: (Duration, Bool).self) { group in
+            var next = 0
+            func submit() {
+                let i = next; next += 1
+                group.addTask {
+                    var request = HTTPClientRequest(url: paymentURL + "/pay/success")
+                    request.method = .POST
+                    request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
+                    request.body = .bytes(ByteBuffer(string: bodies[i]))
+                    let t0 = clock.now
+                    started.mutate { $0[orderSns[i]] = t0 }
+                    let response = try await http.execute(request, timeout: .seconds(30))
+                    let text = String(buffer: try await response.body.collect(upTo: 64))
+                    return (clock.now - t0, text == "success")
+                }
+            }
+            for _ in 0..<min(concurrency, n) { submit() }
+            while let (latency, ok) = try await group.next() {
+                responseLatencies.append(latency)
+                if !ok { failures += 1 }
+                if next < n { submit() }
+            }
+        }
+        let fired = clock.now - begin
+        let deadline = clock.now + .seconds(60)
+        while arrived.value.count < n && clock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let settled = clock.now - begin
+        tapTask.cancel()
+        _ = try? await tapTask.value
+        try? await tap.delete(queue: tapName)
+        try await http.shutdown()
+
+        let endToEnd = orderSns.compactMap { sn in arrived.value[sn].flatMap { a in started.value[sn].map { a - $0 } } }.sorted()
+        let responses = responseLatencies.sorted()
+        func ms(_ d: Duration) -> String { String(format: "%.2f", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
+        func pct(_ a: [Duration], _ p: Double) -> String { a.isEmpty ? "-" : ms(a[min(a.count - 1, Int(Double(a.count) * p))]) }
+        let seconds = Double(fired.components.seconds) + Double(fired.components.attoseconds) / 1e18
+        let allSeconds = Double(settled.components.seconds) + Double(settled.components.attoseconds) / 1e18
+        print("RESULT notifies=\(n) concurrency=\(concurrency) failures=\(failures) order.pay_seen=\(endToEnd.count)")
+        print("RESULT notifies_per_s=\(String(format: "%.0f", Double(n) / seconds)) settled_per_s=\(String(format: "%.0f", Double(endToEnd.count) / allSeconds))")
+        print("RESULT http_p50_ms=\(pct(responses, 0.5)) http_p99_ms=\(pct(responses, 0.99)) notify_to_order_pay_p50_ms=\(pct(endToEnd, 0.5)) p99_ms=\(pct(endToEnd, 0.99))")
+        let paid = try await payment.query("SELECT count(*) AS n FROM payment_info WHERE out_trade_no LIKE \(prefix + "%") AND payment_status = 1").rows[0].decode("n", as: Int.self)
+        let outbox = try await payment.query("SELECT count(*) AS n FROM outbox WHERE message_id LIKE \("order.pay:" + prefix + "%")").rows[0].decode("n", as: Int.self)
+        print("CHECK paid=\(paid) outbox=\(outbox) (both must equal \(n))")
+        guard paid == n, outbox == n, endToEnd.count == n, failures == 0 else { exit(1) }
+    }
+}
+
+/// A lock-protected box for the benchmark's bookkeeping.
+final class Box<T>: @unchecked Sendable {  // guarded by `lock`
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T { lock.lock(); defer { lock.unlock() }; return stored }
+    func mutate(_ body: (inout T) -> Void) { lock.lock(); defer { lock.unlock() }; body(&stored) }
+}

@@ -1,0 +1,43 @@
+-- wrk script: each request is a flash-sale attempt by the next buyer (a JWT per line in
+-- $TOKENS), POST /miaosha/$SKU; counts the ResponseVo codes.
+local tokens = {}
+local counter = 0
+local codes = {}
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("id", #threads)
+end
+
+function init(args)
+  for line in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = line end
+  counter = id * 7919
+  codes = {}
+end
+
+function request()
+  counter = counter + 1
+  local token = tokens[(counter % #tokens) + 1]
+  return wrk.format("POST", "/miaosha/" .. os.getenv("SKU"), { ["Authorization"] = "Bearer " .. token }, "")
+end
+
+function response(status, headers, body)
+  local code = string.match(body, '"code":(%-?%d+)') or ("http" .. status)
+  codes[code] = (codes[code] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads) do
+    local c = t:get("codes")
+    for k, v in pairs(c) do total[k] = (total[k] or 0) + v end
+  end
+  local parts = {}
+  for k, v in pairs(total) do parts[#parts + 1] = k .. "=" .. v end
+  table.sort(parts)
+  io.write(string.format("RESULT rps=%.0f p50_ms=%.2f p99_ms=%.2f errors=%d codes=%s\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout + summary.errors.status,
+    table.concat(parts, ",")))
+end
