@@ -51,12 +51,16 @@ public func makeLogger(label: String, level: String) -> Logger {
     return logger
 }
 
+/// Every service's application type. Concrete on purpose: an opaque `some ApplicationProtocol`
+/// across modules left stale executables after incremental builds (a crash at start).
+public typealias ShopApplication = Application<RouterResponder<ShopRequestContext>>
+
 /// Assembles a service's application: its router (with health and metrics added), the
 /// infrastructure's pools and publisher first, then `services` (consumers, relays, jobs).
 public func makeShopApplication(
     name: String, infrastructure: Infrastructure, router: Router<ShopRequestContext>,
     services: [any Service] = [], logger: Logger
-) -> some ApplicationProtocol {
+) -> ShopApplication {
     router.addOperationalRoutes(service: name, infrastructure: infrastructure)
     router.middlewares.add(MetricsMiddleware())
     return Application(

@@ -6,7 +6,7 @@ import Postgres
 import ServiceKit
 
 /// Builds the oms service: migrations applied, pools, publisher, consumers and routes.
-public func buildApplication(_ config: OrderServiceConfig) async throws -> some ApplicationProtocol {
+public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.oms", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
     try await infrastructure.migrate(database: config.database)

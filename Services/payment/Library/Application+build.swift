@@ -8,7 +8,7 @@ import Signing
 
 /// Builds the payment service: migrations applied, pools, publisher, outbox relay, active query
 /// job and the routes of Flow 1 (pay.html, alipay.html, the notify and the return).
-public func buildApplication(_ config: PaymentServiceConfig) async throws -> some ApplicationProtocol {
+public func buildApplication(_ config: PaymentServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.payment", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
     try await infrastructure.migrate(database: config.database)

@@ -8,7 +8,7 @@ import Signing
 
 /// Builds the seckill service: sessions (admin open, public listing), the flash-sale attempt,
 /// the pay-wait, the `sec.release` consumer and the session keeper.
-public func buildApplication(_ config: SeckillServiceConfig) async throws -> some ApplicationProtocol {
+public func buildApplication(_ config: SeckillServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.seckill", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
     try await infrastructure.migrate(database: config.database)

@@ -5,7 +5,7 @@ import ServiceKit
 
 /// Builds the wms service: stock locks and reservations over HTTP, `stock.minus` and
 /// `stock.unlock` consumers.
-public func buildApplication(_ config: WareServiceConfig) async throws -> some ApplicationProtocol {
+public func buildApplication(_ config: WareServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.wms", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
     try await infrastructure.migrate(database: config.database)

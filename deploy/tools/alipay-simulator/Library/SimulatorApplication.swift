@@ -8,7 +8,7 @@ import Signing
 
 /// Builds the Alipay simulator: `gateway.do` (page pay and trade query, merchant signatures
 /// checked), a cashier page, paying (signed notify with retries, then the signed return).
-public func buildSimulator(_ config: SimulatorConfig, logger: Logger = Logger(label: "gmall.alipay-simulator")) throws -> some ApplicationProtocol {
+public func buildSimulator(_ config: SimulatorConfig, logger: Logger = Logger(label: "gmall.alipay-simulator")) throws -> ShopApplication {
     let merchantKey = try RSAPublicKey(text: config.merchantPublicKey)
     let signer = AlipayMessageSigner(alipayKey: try RSAPrivateKey(text: config.alipayPrivateKey), appID: config.appID, sellerID: config.sellerID)
     let book = TradeBook()
