@@ -1,11 +1,20 @@
+import Foundation
 import Hummingbird
 import Signing
+import Synchronization
 
 /// Finds the logged-in buyer: an RS256 JWT in the `GMALL-TOKEN` cookie or an
-/// `Authorization: Bearer` header, verified with the shop's public key.
-package struct BuyerAuthenticator: Sendable {
+/// `Authorization: Bearer` header, verified with the shop's public key. Verified tokens are
+/// remembered until they expire (a crowd retries with the same token; the RSA check runs once).
+package final class BuyerAuthenticator: Sendable {
     package let verifier: JWTVerifier
-    package init(verifier: JWTVerifier) { self.verifier = verifier }
+    private let verified = Mutex<[String: JWTClaims]>([:])
+    private let capacity: Int
+
+    package init(verifier: JWTVerifier, capacity: Int = 100_000) {
+        self.verifier = verifier
+        self.capacity = capacity
+    }
 
     /// The member id, or an HTTP 401 with the reason.
     package func buyer(of request: Request) throws -> Int64 {
@@ -16,8 +25,17 @@ package struct BuyerAuthenticator: Sendable {
             token = cookie.value
         }
         guard let token, !token.isEmpty else { throw HTTPError(.unauthorized, message: "login required") }
+        let now = Date()
+        if let claims = verified.withLock({ $0[token] }), claims.expiresAt.addingTimeInterval(verifier.leeway) > now {
+            return claims.userID
+        }
         do {
-            return try verifier.verify(token).userID
+            let claims = try verifier.verify(token, now: now)
+            verified.withLock { cache in
+                if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
+                cache[token] = claims
+            }
+            return claims.userID
         } catch {
             throw HTTPError(.unauthorized, message: "invalid token: \(error)")
         }

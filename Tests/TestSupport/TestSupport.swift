@@ -15,7 +15,10 @@ public func eventually(seconds: Double = 10, _ condition: () async throws -> Boo
 /// (posix_spawn + waitpid: Foundation's `Process.waitUntilExit` can hang when the script
 /// leaves a detached daemon behind.)
 public func localServers(_ argument: String) throws {
-    let args = ["/bin/bash", ServiceConfig.repositoryRoot + "/deploy/local/servers", argument]
+    // Close every inherited descriptor above stderr first: a daemon started from here (RabbitMQ)
+    // must not keep the test process's listening sockets open.
+    let closeAndRun = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; exec /bin/bash "$0" "$1""#
+    let args = ["/bin/bash", "-c", closeAndRun, ServiceConfig.repositoryRoot + "/deploy/local/servers", argument]
     var cArgs = args.map { strdup($0) } + [nil]
     defer { cArgs.forEach { free($0) } }
     var pid: pid_t = 0

@@ -2,7 +2,7 @@
 -- $TOKENS), POST /miaosha/$SKU; counts the ResponseVo codes.
 local tokens = {}
 local counter = 0
-local codes = {}
+codes = {}
 local threads = {}
 
 function setup(thread)

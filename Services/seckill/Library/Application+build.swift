@@ -22,6 +22,11 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
     let buyers = BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey)))
     let router = Router(context: ShopRequestContext.self)
 
+    // The answers that carry no data are the same bytes every time: encode them once.
+    let fixedAnswers: [Int: ByteBuffer] = try Dictionary(uniqueKeysWithValues: [AttemptResult.soldOut, .alreadyBought, .notStarted, .ended, .noSession].map {
+        ($0.code, ByteBuffer(bytes: try ShopJSON.encoder.encode(ResponseVo<String>(code: $0.code, msg: $0.message, data: nil))))
+    })
+
     @Sendable func attempt(_ request: Request, context: ShopRequestContext) async throws -> Response {
         let buyer = try buyers.buyer(of: request)
         guard let sku = Int64(try context.parameters.require("skuId")), sku > 0 else {
@@ -38,7 +43,7 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
         case .retry:
             return try ShopJSON.response(ResponseVo<String>(code: result.code, msg: result.message, data: nil), status: .serviceUnavailable)
         default:
-            return try ShopJSON.response(ResponseVo<String>(code: result.code, msg: result.message, data: nil))
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: fixedAnswers[result.code]!))
         }
     }
     router.post("/miaosha/:skuId", use: attempt)
