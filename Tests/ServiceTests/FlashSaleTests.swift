@@ -177,36 +177,34 @@ struct FlashSaleTests {
         #expect(try await SaleState.of(sku: sku, session: session).reservationRemaining == 0)
     }
 
-    @Test("seckill restarted mid-sale still sells exactly the stock")
-    func restartMidSale() async throws {
+    /// 100 units; 150 buyers start, `fault` strikes while they race, then 300 buyers try twice.
+    /// Returns the sku and the settled state once 100 orders exist.
+    func sale(through fault: (Int64) async throws -> Void, after delay: UInt64) async throws -> (Int64, SaleState) {
         let (sku, session) = try await openSession(stock: 100)
         let base = Int64.random(in: 100_000_000...900_000_000)
         async let firstWave = crowd(sku: sku, buyers: base...(base + 149), attemptsEach: 1)
-        try await Task.sleep(nanoseconds: 100_000_000)
-        try await TestCluster.shared.restartSeckill()
+        try await Task.sleep(nanoseconds: delay)
+        try await fault(sku)
         _ = try await firstWave
         _ = try await crowd(sku: sku, buyers: base...(base + 299), attemptsEach: 2)
         let settled = try await eventually(seconds: 20) { try await SaleState.of(sku: sku, session: session).orders == 100 }
         #expect(settled)
         try await Task.sleep(nanoseconds: 500_000_000)
-        let state = try await SaleState.of(sku: sku, session: session)
+        return (sku, try await SaleState.of(sku: sku, session: session))
+    }
+
+    @Test("seckill restarted mid-sale still sells exactly the stock")
+    func restartMidSale() async throws {
+        let (_, state) = try await sale(through: { _ in try await TestCluster.shared.restartSeckill() }, after: 100_000_000)
         #expect(state.orders == 100 && state.maxPerBuyer == 1 && state.permits == 0 && state.reservationRemaining == 0, "\(state)")
     }
 
     @Test("Redis losing the sale's keys mid-sale still sells exactly the stock (rebuilt from PostgreSQL, not re-seeded)")
     func redisLossMidSale() async throws {
-        let (sku, session) = try await openSession(stock: 100)
-        let base = Int64.random(in: 100_000_000...900_000_000)
-        async let firstWave = crowd(sku: sku, buyers: base...(base + 149), attemptsEach: 1)
-        try await Task.sleep(nanoseconds: 150_000_000)
-        let keys = try await redis.send(["KEYS", "sec:{\(sku)}:*"]).array?.compactMap(\.string) ?? []
-        if !keys.isEmpty { _ = try await redis.send(["DEL"] + keys) }
-        _ = try await firstWave
-        _ = try await crowd(sku: sku, buyers: base...(base + 299), attemptsEach: 2)
-        let settled = try await eventually(seconds: 20) { try await SaleState.of(sku: sku, session: session).orders == 100 }
-        #expect(settled)
-        try await Task.sleep(nanoseconds: 500_000_000)
-        let state = try await SaleState.of(sku: sku, session: session)
+        let (sku, state) = try await sale(through: { sku in
+            let keys = try await redis.send(["KEYS", "sec:{\(sku)}:*"]).array?.compactMap(\.string) ?? []
+            if !keys.isEmpty { _ = try await redis.send(["DEL"] + keys) }
+        }, after: 150_000_000)
         #expect(state.orders == 100 && state.maxPerBuyer == 1 && state.reservationRemaining == 0, "\(state)")
         #expect(try await Databases.count("SELECT count(*) FROM wms_stock_lock WHERE sku_id = \(sku) AND status IN (0, 1)", in: Databases.wms) == 100)
     }

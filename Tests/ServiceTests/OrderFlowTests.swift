@@ -173,6 +173,15 @@ struct OrderFlowTests {
         #expect(try await HTTP.post(TestCluster.wms + "/wms/lock", form: "{nope", contentType: "application/json").status == .badRequest)
     }
 
+    @Test("an oversized body is refused with 413 and nothing is locked")
+    func oversizedBody() async throws {
+        let sku = try await newSku(stock: 10)
+        let padding = String(repeating: " ", count: 70_000)
+        let body = #"{"orderSn":"BIG-\#(sku)","items":[{"skuId":\#(sku),"count":1}]}"# + padding
+        #expect(try await HTTP.post(TestCluster.wms + "/wms/lock", form: body, contentType: "application/json").status == .payloadTooLarge)
+        #expect(try await SkuState.of(sku).locked == 0)
+    }
+
     @Test("a poison message goes to the dead-letter queue with its reason, and an operator can list it")
     func poisonToDLQ() async throws {
         let id = "poison-\(UUID().uuidString)"
