@@ -269,16 +269,7 @@ public final class AMQPConnection: Sendable {
             try check(state, reply, "consume")
             defer { amqp_destroy_envelope(&envelope) }
             let properties = envelope.message.properties
-            var headers: [String: String] = [:]
-            if properties._flags & gmall_flag_headers() != 0 {
-                var buffer = [CChar](repeating: 0, count: 1024)
-                for i in 0..<Int(properties.headers.num_entries) {
-                    let entry = gmall_amqp_table_at(properties.headers, Int32(i))!
-                    if gmall_amqp_entry_text(entry, &buffer, buffer.count) == 1 {
-                        headers[string(entry.pointee.key)] = String(cString: buffer)
-                    }
-                }
-            }
+            let headers = textHeaders(properties)
             return AMQPDelivery(
                 deliveryTag: envelope.delivery_tag,
                 redelivered: envelope.redelivered != 0,
@@ -318,16 +309,7 @@ public final class AMQPConnection: Sendable {
             var message = amqp_message_t()
             try check(state, amqp_read_message(state, Self.channel, &message, 0), "read message")
             defer { amqp_destroy_message(&message) }
-            var headers: [String: String] = [:]
-            if message.properties._flags & gmall_flag_headers() != 0 {
-                var buffer = [CChar](repeating: 0, count: 1024)
-                for i in 0..<Int(message.properties.headers.num_entries) {
-                    let entry = gmall_amqp_table_at(message.properties.headers, Int32(i))!
-                    if gmall_amqp_entry_text(entry, &buffer, buffer.count) == 1 {
-                        headers[string(entry.pointee.key)] = String(cString: buffer)
-                    }
-                }
-            }
+            let headers = textHeaders(message.properties)
             return AMQPDelivery(
                 deliveryTag: ok.delivery_tag, redelivered: ok.redelivered != 0,
                 exchange: string(ok.exchange), routingKey: string(ok.routing_key),
@@ -387,6 +369,20 @@ func checkStatus(_ status: Int32, _ what: String) throws {
     guard status == AMQP_STATUS_OK.rawValue else {
         throw AMQPError(kind: .connection, message: "\(what): \(String(cString: amqp_error_string2(status)))")
     }
+}
+
+/// The message's headers that are text or numbers, as strings (other kinds are skipped).
+func textHeaders(_ properties: amqp_basic_properties_t) -> [String: String] {
+    guard properties._flags & gmall_flag_headers() != 0 else { return [:] }
+    var headers: [String: String] = [:]
+    var buffer = [CChar](repeating: 0, count: 1024)
+    for i in 0..<Int(properties.headers.num_entries) {
+        let entry = gmall_amqp_table_at(properties.headers, Int32(i))!
+        if gmall_amqp_entry_text(entry, &buffer, buffer.count) == 1 {
+            headers[string(entry.pointee.key)] = String(cString: buffer)
+        }
+    }
+    return headers
 }
 
 func string(_ bytes: amqp_bytes_t) -> String {

@@ -51,3 +51,15 @@ public enum AlipayTime {
         return String(format: "%04d-%02d-%02d %02d:%02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
     }
 }
+
+/// A JSON string literal for `text` (quotes and escapes, `/` left as is), for building JSON whose
+/// exact bytes are signed.
+public func jsonStringLiteral(_ text: String) -> String {
+    let data = try! JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])
+    return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+}
+
+/// A JSON object with members in the given order, as exact text (biz_content, gateway responses).
+public func jsonObjectText(_ members: [(String, String)]) -> String {
+    "{" + members.map { "\(jsonStringLiteral($0.0)):\(jsonStringLiteral($0.1))" }.joined(separator: ",") + "}"
+}

@@ -34,7 +34,7 @@ package struct AlipayGateway: Sendable {
             ("time_expire", AlipayTime.format(payment.createTime.addingTimeInterval(TimeInterval(timeoutMinutes * 60)))),
             ("passback_params", FormBody.encode("paymentId=\(payment.id)")),
         ]
-        params["biz_content"] = jsonObject(biz)
+        params["biz_content"] = jsonObjectText(biz)
         return try merchantKey.signAlipayRequest(params)
     }
 
@@ -52,7 +52,7 @@ package struct AlipayGateway: Sendable {
     /// Asks Alipay about a trade; the response's signature is checked over its raw JSON text.
     package func queryTrade(outTradeNo: String, now: Date = Date()) async throws -> TradeQueryResult {
         var params = commonParameters(method: "alipay.trade.query", now: now)
-        params["biz_content"] = jsonObject([("out_trade_no", outTradeNo)])
+        params["biz_content"] = jsonObjectText([("out_trade_no", outTradeNo)])
         let signed = try merchantKey.signAlipayRequest(params)
         var request = HTTPClientRequest(url: gatewayURL)
         request.method = .POST
@@ -75,15 +75,4 @@ package struct AlipayGateway: Sendable {
             tradeStatus: object["trade_status"] as? String, totalAmount: object["total_amount"] as? String,
             tradeNo: object["trade_no"] as? String, outTradeNo: object["out_trade_no"] as? String, rawResponse: signedText.text)
     }
-}
-
-/// A JSON object with members in the given order (Alipay's biz_content is compared as text).
-func jsonObject(_ members: [(String, String)]) -> String {
-    "{" + members.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}"
-}
-
-func jsonString(_ s: String) -> String {
-    let data = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
-    let array = String(decoding: data, as: UTF8.self)
-    return String(array.dropFirst().dropLast())
 }

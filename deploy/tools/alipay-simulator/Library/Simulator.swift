@@ -130,13 +130,8 @@ public struct AlipayMessageSigner: Sendable {
 
     /// A gateway response body `{"<key>":{...},"sign":"..."}` signed over the object's exact text.
     public func response(key: String, members: [(String, String)]) throws -> String {
-        let object = "{" + members.map { "\(quoted($0.0)):\(quoted($0.1))" }.joined(separator: ",") + "}"
-        return "{\(quoted(key)):\(object),\"sign\":\(quoted(try alipayKey.signRSA2(object)))}"
-    }
-
-    private func quoted(_ s: String) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
-        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
+        let object = jsonObjectText(members)
+        return "{\(jsonStringLiteral(key)):\(object),\"sign\":\(jsonStringLiteral(try alipayKey.signRSA2(object)))}"
     }
 }
 
