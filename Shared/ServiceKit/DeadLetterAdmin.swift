@@ -32,9 +32,14 @@ extension Router where Context == ShopRequestContext {
         get("/\(service)/admin/dlq") { request, _ -> Response in
             try authorize(request)
             let connection = try await AMQPConnection.connect(endpoint)
-            defer { Task { await connection.close() } }
             var counts: [String: Int] = [:]
-            for route in Messaging.consumed { counts[route.deadLetterQueue] = try await connection.messageCount(queue: route.deadLetterQueue) }
+            do {
+                for route in Messaging.consumed { counts[route.deadLetterQueue] = try await connection.messageCount(queue: route.deadLetterQueue) }
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
             return try ShopJSON.response(ResponseVo.ok(counts))
         }
         get("/\(service)/admin/dlq/:queue") { request, context -> Response in

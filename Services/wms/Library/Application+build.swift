@@ -3,6 +3,17 @@ import Hummingbird
 import Logging
 import ServiceKit
 
+/// A `ResponseVo` for `body`'s result: a shortage is 409, invalid input 400, both with the reason.
+func answer<T: Codable & Sendable>(_ body: () async throws -> T) async throws -> Response {
+    do {
+        return try ShopJSON.response(ResponseVo.ok(try await body()))
+    } catch let shortage as StockShortage {
+        return try ShopJSON.response(ResponseVo<T>(code: ResponseCode.conflict, msg: shortage.description, data: nil), status: .conflict)
+    } catch let invalid as ValidationError {
+        return try ShopJSON.response(ResponseVo<T>(code: ResponseCode.badRequest, msg: invalid.description, data: nil), status: .badRequest)
+    }
+}
+
 /// Builds the wms service: stock locks and reservations over HTTP, `stock.minus` and
 /// `stock.unlock` consumers.
 public func buildApplication(_ config: WareServiceConfig) async throws -> ShopApplication {
@@ -14,23 +25,11 @@ public func buildApplication(_ config: WareServiceConfig) async throws -> ShopAp
 
     router.post("/wms/lock") { request, context -> Response in
         let body = try await request.decode(as: StockLockRequest.self, context: context)
-        do {
-            return try ShopJSON.response(ResponseVo.ok(try await warehouse.lock(body)))
-        } catch let shortage as StockShortage {
-            return try ShopJSON.response(ResponseVo<[LockLine]>(code: ResponseCode.conflict, msg: shortage.description, data: nil), status: .conflict)
-        } catch let invalid as ValidationError {
-            return try ShopJSON.response(ResponseVo<[LockLine]>(code: ResponseCode.badRequest, msg: invalid.description, data: nil), status: .badRequest)
-        }
+        return try await answer { try await warehouse.lock(body) }
     }
     router.post("/wms/reservations") { request, context -> Response in
         let body = try await request.decode(as: ReservationRequest.self, context: context)
-        do {
-            return try ShopJSON.response(ResponseVo.ok(try await warehouse.reserve(body)))
-        } catch let shortage as StockShortage {
-            return try ShopJSON.response(ResponseVo<ReservationState>(code: ResponseCode.conflict, msg: shortage.description, data: nil), status: .conflict)
-        } catch let invalid as ValidationError {
-            return try ShopJSON.response(ResponseVo<ReservationState>(code: ResponseCode.badRequest, msg: invalid.description, data: nil), status: .badRequest)
-        }
+        return try await answer { try await warehouse.reserve(body) }
     }
     router.post("/wms/reservations/:key/release") { _, context -> Response in
         guard let state = try await warehouse.releaseReservation(try context.parameters.require("key")) else {

@@ -86,17 +86,10 @@ package struct Warehouse: Sendable {
                         VALUES (\(request.orderSn), \(sku), \(try row.decode("ware_id", as: Int64.self)), \(count), \(try row.decode("id", as: Int64.self)))
                         """)
                 } else {
-                    guard let row = try await connection.query("""
-                        UPDATE wms_ware_sku SET stock_locked = stock_locked + \(count)
-                        WHERE id = (SELECT id FROM wms_ware_sku WHERE sku_id = \(sku) AND stock - stock_locked >= \(count)
-                                    ORDER BY ware_id LIMIT 1 FOR UPDATE)
-                          AND stock - stock_locked >= \(count)
-                        RETURNING ware_id
-                        """).first
-                    else { throw StockShortage(skuId: sku) }
+                    let ware = try await Self.lockFreeStock(sku: sku, count: count, on: connection)
                     try await connection.query("""
                         INSERT INTO wms_stock_lock (order_sn, sku_id, ware_id, count)
-                        VALUES (\(request.orderSn), \(sku), \(try row.decode("ware_id", as: Int64.self)), \(count))
+                        VALUES (\(request.orderSn), \(sku), \(ware), \(count))
                         """)
                 }
             }
@@ -164,20 +157,27 @@ package struct Warehouse: Sendable {
         return try await postgres.withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(request.key)))")
             if let state = try await reservation(request.key, on: connection) { return state }
-            guard let row = try await connection.query("""
-                UPDATE wms_ware_sku SET stock_locked = stock_locked + \(request.count)
-                WHERE id = (SELECT id FROM wms_ware_sku WHERE sku_id = \(request.skuId) AND stock - stock_locked >= \(request.count)
-                            ORDER BY ware_id LIMIT 1 FOR UPDATE)
-                  AND stock - stock_locked >= \(request.count)
-                RETURNING ware_id
-                """).first
-            else { throw StockShortage(skuId: request.skuId) }
+            let ware = try await Self.lockFreeStock(sku: request.skuId, count: request.count, on: connection)
             try await connection.query("""
                 INSERT INTO wms_reservation (key, sku_id, ware_id, reserved, remaining)
-                VALUES (\(request.key), \(request.skuId), \(try row.decode("ware_id", as: Int64.self)), \(request.count), \(request.count))
+                VALUES (\(request.key), \(request.skuId), \(ware), \(request.count), \(request.count))
                 """)
             return try await reservation(request.key, on: connection)!
         }
+    }
+
+    /// Moves `count` of a sku's free stock into `stock_locked` in the first warehouse that has it
+    /// (row-locked, re-checked by the UPDATE itself); returns that warehouse or throws a shortage.
+    static func lockFreeStock(sku: Int64, count: Int, on connection: PostgresConnection) async throws -> Int64 {
+        guard let row = try await connection.query("""
+            UPDATE wms_ware_sku SET stock_locked = stock_locked + \(count)
+            WHERE id = (SELECT id FROM wms_ware_sku WHERE sku_id = \(sku) AND stock - stock_locked >= \(count)
+                        ORDER BY ware_id LIMIT 1 FOR UPDATE)
+              AND stock - stock_locked >= \(count)
+            RETURNING ware_id
+            """).first
+        else { throw StockShortage(skuId: sku) }
+        return try row.decode("ware_id")
     }
 
     /// Ends a reservation: its unsold rest goes back to free stock (idempotent).
