@@ -53,7 +53,7 @@ let package = Package(
             ], path: "Shared/Postgres"),
         .target(
             name: "Redis", dependencies: [
-                "CHiredis", "Pooling",
+                "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ], path: "Shared/Redis"),

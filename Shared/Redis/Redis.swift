@@ -2,7 +2,7 @@ import CHiredis
 import Dispatch
 import Foundation
 import Logging
-import Pooling
+import Synchronization
 import ServiceLifecycle
 
 /// A Redis reply, decoded from hiredis's `redisReply`.
@@ -79,10 +79,21 @@ final class RedisContextHandle: @unchecked Sendable {
     }
 }
 
-/// One Redis connection whose blocking hiredis calls run on its own serial queue.
+/// One Redis connection whose blocking hiredis calls run on its own serial queue. Commands from
+/// concurrent callers are pipelined: whatever is pending when the queue gets to it is written in
+/// one go (`redisAppendFormattedCommand`), then the replies are read in order (`redisGetReply`).
+/// One connection serves many callers at once, so commands that hold a connection (`MULTI`,
+/// `WATCH`, blocking pops, `SUBSCRIBE`) must not be sent through it.
 public final class RedisConnection: Sendable {
     private let handle: RedisContextHandle
     private let queue: DispatchQueue
+    private typealias Pending = (command: [UInt8], continuation: CheckedContinuation<RESPValue, any Error>)
+    private struct Pipeline {
+        var pending: [Pending] = []
+        var draining = false
+        var broken = false
+    }
+    private let pipeline = Mutex(Pipeline())
 
     /// Connects to `host:port` with a timeout, selecting database `database`.
     public static func connect(host: String, port: Int, password: String? = nil, database: Int = 0, timeoutMilliseconds: Int = 2000) async throws -> RedisConnection {
@@ -111,44 +122,82 @@ public final class RedisConnection: Sendable {
         self.queue = queue
     }
 
+    /// True after an I/O or protocol error: the pool replaces the connection.
+    public var isBroken: Bool { pipeline.withLock { $0.broken } }
 
     /// Sends one command given as an argument array (`["SET", key, value]`).
     public func send(_ arguments: [String]) async throws -> RESPValue {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { [handle] in
-                continuation.resume(with: Result { try Self.command(handle, arguments) })
+        let command = Self.encode(arguments)
+        return try await withCheckedThrowingContinuation { continuation in
+            let schedule = pipeline.withLock { p -> Bool in
+                p.pending.append((command, continuation))
+                if p.draining { return false }
+                p.draining = true
+                return true
+            }
+            if schedule { queue.async { self.drain() } }
+        }
+    }
+
+    /// The command in the protocol's own framing: `*N`, then `$len` and the bytes of each argument.
+    static func encode(_ arguments: [String]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(16 + arguments.reduce(0) { $0 + $1.utf8.count + 16 })
+        func line(_ marker: UInt8, _ n: Int) {
+            out.append(marker)
+            out.append(contentsOf: String(n).utf8)
+            out.append(13); out.append(10)
+        }
+        line(UInt8(ascii: "*"), arguments.count)
+        for argument in arguments {
+            line(UInt8(ascii: "$"), argument.utf8.count)
+            out.append(contentsOf: argument.utf8)
+            out.append(13); out.append(10)
+        }
+        return out
+    }
+
+    /// On `queue`: writes every pending command, then reads their replies, until none is left.
+    private func drain() {
+        while true {
+            let batch = pipeline.withLock { p -> [Pending] in
+                let batch = p.pending
+                p.pending.removeAll(keepingCapacity: true)
+                if batch.isEmpty { p.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            if handle.isBroken {
+                fail(batch[...], RedisError(kind: .connection, message: handle.errorMessage))
+                continue
+            }
+            var written = 0
+            for item in batch {
+                let status = item.command.withUnsafeBufferPointer { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(handle.pointer, $0.baseAddress, $0.count) }
+                }
+                guard status == REDIS_OK else { break }
+                written += 1
+            }
+            for (index, item) in batch.enumerated() {
+                var raw: UnsafeMutableRawPointer?
+                guard index < written, redisGetReply(handle.pointer, &raw) == REDIS_OK, let raw else {
+                    let message = handle.isBroken ? handle.errorMessage : "could not queue the command"
+                    fail(batch[index...], RedisError(kind: .connection, message: message))
+                    break
+                }
+                let reply = raw.assumingMemoryBound(to: redisReply.self)
+                let value = Result { try Self.decode(reply) }
+                freeReplyObject(raw)
+                item.continuation.resume(with: value)
             }
         }
     }
 
-    private static func command(_ handle: RedisContextHandle, _ arguments: [String]) throws -> RESPValue {
-        if handle.isBroken { throw RedisError(kind: .connection, message: handle.errorMessage) }
-        let utf8 = arguments.map { Array($0.utf8) }
-        let lengths = utf8.map { $0.count }
-        let raw: UnsafeMutableRawPointer? = withPointers(utf8) { pointers in
-            lengths.withUnsafeBufferPointer { lens in
-                redisCommandArgv(handle.pointer, Int32(arguments.count), pointers, lens.baseAddress)
-            }
-        }
-        guard let raw else { throw RedisError(kind: .connection, message: handle.errorMessage) }
-        let reply = raw.assumingMemoryBound(to: redisReply.self)
-        defer { freeReplyObject(raw) }
-        return try decode(reply)
-    }
-
-    private static func withPointers<R>(_ buffers: [[UInt8]], _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>) -> R) -> R {
-        let pointers = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(buffers.count, 1))
-        defer { pointers.deallocate() }
-        let storage = buffers.map { bytes -> UnsafeMutablePointer<CChar> in
-            let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
-            bytes.withUnsafeBufferPointer { src in
-                if let base = src.baseAddress { UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: bytes.count) }
-            }
-            return p
-        }
-        defer { storage.forEach { $0.deallocate() } }
-        for (i, p) in storage.enumerated() { pointers[i] = UnsafePointer(p) }
-        return body(pointers)
+    /// Fails `items` and marks the connection broken (the replies no longer line up).
+    private func fail(_ items: ArraySlice<Pending>, _ error: RedisError) {
+        pipeline.withLock { $0.broken = true }
+        for item in items { item.continuation.resume(throwing: error) }
     }
 
     private static func decode(_ reply: UnsafeMutablePointer<redisReply>) throws -> RESPValue {
@@ -193,41 +242,62 @@ public struct RedisScript: Sendable {
     }
 }
 
-/// A bounded pool of Redis connections, run as a `Service`.
+/// A fixed set of pipelined Redis connections shared by every caller (round robin), opened
+/// lazily and replaced when broken; run as a `Service`. Callers never wait for a lease: their
+/// commands queue on a connection and go out with the next batch.
 public final class RedisPool: Service, Sendable {
-    private let pool: ConnectionPool<RedisConnection>
+    /// One shared connection's place (a class: a `Mutex` cannot live in an array).
+    private final class Slot: Sendable { let connection = Mutex<RedisConnection?>(nil) }
+    private let slots: [Slot]
+    private let next = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
+    private let host: String
+    private let port: Int
+    private let password: String?
     private let logger: Logger
 
-    /// - Parameters: `host`/`port` of the server, `password` (secret, optional), `maxConnections` (default 8).
+    /// - Parameters: `host`/`port` of the server, `password` (secret, optional), `maxConnections`
+    ///   (default 8: connections shared by all callers).
     public init(host: String, port: Int, password: String? = nil, maxConnections: Int = 8, logger: Logger = Logger(label: "gmall.redis")) {
+        precondition(maxConnections > 0, "a pool needs at least one connection")
+        self.host = host
+        self.port = port
+        self.password = password
         self.logger = logger
-        self.pool = ConnectionPool(maxConnections: maxConnections, closedError: RedisError(kind: .poolClosed, message: "pool closed")) {
-            do {
-                return try await RedisConnection.connect(host: host, port: port, password: password)
-            } catch {
-                logger.warning("redis.connect.failed", metadata: ["error": "\(error)"])
-                throw error
-            }
-        }
+        slots = (0..<maxConnections).map { _ in Slot() }
     }
 
     public func run() async throws {
         try? await gracefulShutdown()
-        await pool.close()
+        close()
     }
 
-    public func close() async { await pool.close() }
+    /// Drops the connections and refuses later commands.
+    public func close() {
+        closed.store(true, ordering: .relaxed)
+        for slot in slots { slot.connection.withLock { $0 = nil } }
+    }
 
-    /// Sends one command (argument array) on a pooled connection.
+    /// Sends one command (argument array) on one of the shared connections.
     @discardableResult
     public func send(_ arguments: [String]) async throws -> RESPValue {
-        let connection = try await pool.lease()
+        try await connection().send(arguments)
+    }
+
+    private func connection() async throws -> RedisConnection {
+        guard !closed.load(ordering: .relaxed) else { throw RedisError(kind: .poolClosed, message: "pool closed") }
+        let slot = slots[next.wrappingAdd(1, ordering: .relaxed).oldValue % slots.count]
+        if let existing = slot.connection.withLock({ $0 }), !existing.isBroken { return existing }
         do {
-            let value = try await connection.send(arguments)
-            await pool.release(connection, broken: false)
-            return value
+            let fresh = try await RedisConnection.connect(host: host, port: port, password: password)
+            // Two callers may connect at once: keep the first healthy one, drop the other.
+            return slot.connection.withLock { current in
+                if let current, !current.isBroken { return current }
+                current = fresh
+                return fresh
+            }
         } catch {
-            await pool.release(connection, broken: (error as? RedisError)?.kind != .server)
+            logger.warning("redis.connect.failed", metadata: ["error": "\(error)"])
             throw error
         }
     }

@@ -16,11 +16,24 @@ package final class BuyerAuthenticator: Sendable {
         self.capacity = capacity
     }
 
+    /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, spaces
+    /// trimmed), or nil for another scheme. Byte-wise: this runs on every flash-sale request.
+    package static func bearerToken(_ header: String) -> String? {
+        let bytes = header.utf8
+        guard bytes.count >= 7, bytes.prefix(6).elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }),
+              bytes.dropFirst(6).first == UInt8(ascii: " ")
+        else { return nil }
+        let isSpace = { (b: UInt8) in b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+        let token = bytes.dropFirst(7).drop(while: isSpace)
+        let end = token.lastIndex(where: { !isSpace($0) }).map { bytes.index(after: $0) } ?? token.startIndex
+        return String(Substring(header.utf8[token.startIndex..<end]))
+    }
+
     /// The member id, or an HTTP 401 with the reason.
     package func buyer(of request: Request) throws -> Int64 {
         var token: String?
-        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-            token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        if let header = request.headers[.authorization], let bearer = Self.bearerToken(header) {
+            token = bearer
         } else if let cookie = request.cookies["GMALL-TOKEN"] {
             token = cookie.value
         }

@@ -9,7 +9,7 @@ import Foundation
 /// - `GMALL_PG_URL` = `$GMALL_PG_BASE_URL/<service database>`, base `postgresql://postgres@127.0.0.1:55432` (secret: may
 ///   carry a password); `GMALL_PG_POOL_SIZE` = 8
 /// - `GMALL_REDIS_HOST` = `127.0.0.1`, `GMALL_REDIS_PORT` = 56379, `GMALL_REDIS_PASSWORD`
-///   (secret, unset), `GMALL_REDIS_POOL_SIZE` = 8
+///   (secret, unset), `GMALL_REDIS_POOL_SIZE` = 2 (pipelined connections shared by all callers)
 /// - `GMALL_AMQP_HOST` = `127.0.0.1`, `GMALL_AMQP_PORT` = 55672, `GMALL_AMQP_USER` = `guest`,
 ///   `GMALL_AMQP_PASSWORD` (secret) = `guest`, `GMALL_AMQP_VHOST` = `/`
 /// - `GMALL_MIGRATIONS` = `<repository>/deploy/migrations`
@@ -40,7 +40,7 @@ public struct ServiceConfig: Sendable {
         redisHost = env["GMALL_REDIS_HOST"] ?? "127.0.0.1"
         redisPort = env.int("GMALL_REDIS_PORT") ?? 56379
         redisPassword = env["GMALL_REDIS_PASSWORD"]
-        redisPoolSize = env.int("GMALL_REDIS_POOL_SIZE") ?? 8
+        redisPoolSize = env.int("GMALL_REDIS_POOL_SIZE") ?? 2
         amqp = AMQPEndpoint(
             host: env["GMALL_AMQP_HOST"] ?? "127.0.0.1", port: env.int("GMALL_AMQP_PORT") ?? 55672,
             user: env["GMALL_AMQP_USER"] ?? "guest", password: env["GMALL_AMQP_PASSWORD"] ?? "guest",

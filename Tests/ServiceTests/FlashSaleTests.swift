@@ -126,6 +126,16 @@ struct FlashSaleTests {
         #expect(Int(reply.header("Retry-After") ?? "") ?? 0 >= 1)
     }
 
+    @Test("a sold-out answer spends no token: a buyer asking again and again keeps hearing 'sold out', not 429")
+    func soldOutIsNotMetered() async throws {
+        let (sku, _) = try await openSession(stock: 1)
+        #expect(try await attempt(sku: sku, buyer: Int64.random(in: 100_000_000...900_000_000)).code == 0)
+        let late = Int64.random(in: 100_000_000...900_000_000)
+        var codes: [Int] = []
+        for _ in 0..<15 { codes.append(try await attempt(sku: sku, buyer: late).code) }
+        #expect(codes == Array(repeating: 1001, count: 15))
+    }
+
     @Test("the pay-wait redirects to pay.html once the order exists; an expired latch answers 202 at once; a stuck one 202 after the bound")
     func payWait() async throws {
         let (sku, _) = try await openSession(stock: 2)

@@ -44,4 +44,27 @@ struct RedisTests {
         let script = RedisScript("return 'gmall 秒杀'")
         #expect(try await redis.send(["SCRIPT", "LOAD", script.source]).string == script.sha1)
     }
+
+    @Test("concurrent callers sharing one pipelined connection each get their own reply, errors included")
+    func pipelinedRepliesLineUp() async throws {
+        let redis = RedisPool(host: "127.0.0.1", port: TestServers.redisPort, maxConnections: 1)
+        let prefix = "test:{pipe}:\(UUID().uuidString)"
+        let wrongType = prefix + ":list"
+        try await redis.send(["SET", wrongType, "x", "EX", "60"])
+        let outcomes = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for i in 0..<2_000 {
+                group.addTask {
+                    if i % 10 == 0 {
+                        do { try await redis.send(["LPUSH", wrongType, "y"]); return (i, "no error") } catch let e as RedisError { return (i, e.kind == .server ? "error" : "\(e)") }
+                    }
+                    try await redis.send(["SET", "\(prefix):\(i)", "v\(i)", "EX", "60"])
+                    return (i, try await redis.send(["GET", "\(prefix):\(i)"]).string ?? "nil")
+                }
+            }
+            return try await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(outcomes.count == 2_000)
+        for (i, outcome) in outcomes { #expect(outcome == (i % 10 == 0 ? "error" : "v\(i)")) }
+        redis.close()
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 import Signing
 import Testing
 
@@ -154,5 +155,22 @@ struct JWTTests {
         let changed = Base64URL.encode(Array(#"{"sub":"2","exp":9999999999}"#.utf8))
         #expect(throws: JWTError.badSignature) { try verifier.verify("\(parts[0]).\(changed).\(parts[2])") }
         #expect(throws: JWTError.self) { try verifier.verify("garbage") }
+    }
+}
+
+@Suite("Bearer header")
+struct BearerHeaderTests {
+    @Test("the scheme is case-insensitive and the token's surrounding spaces are dropped")
+    func bearerScheme() {
+        #expect(BuyerAuthenticator.bearerToken("Bearer abc.def.ghi") == "abc.def.ghi")
+        #expect(BuyerAuthenticator.bearerToken("bEaReR   abc.def \t") == "abc.def")
+        #expect(BuyerAuthenticator.bearerToken("Bearer ") == "")
+    }
+
+    @Test("another scheme, or no space after the scheme, is not a bearer token")
+    func otherSchemes() {
+        #expect(BuyerAuthenticator.bearerToken("Basic dXNlcjpwYXNz") == nil)
+        #expect(BuyerAuthenticator.bearerToken("Bearerabc") == nil)
+        #expect(BuyerAuthenticator.bearerToken("Bear") == nil)
     }
 }

@@ -56,11 +56,11 @@ package struct FlashSale: Sendable {
     /// One attempt by `buyer` on `sku` for `count` units.
     package func attempt(sku: Int64, buyer: Int64, count: Int = 1, logger: Logger) async throws -> AttemptResult {
         let orderSn = numbers.next()
-        var (code, value) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
+        var (code, value, price) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
         if code == -4 {
             // Redis lost the session (or it was never loaded here): reload from PostgreSQL once.
             for session in try await store.active() where session.skuId == sku { try await store.ensureReady(session) }
-            (code, value) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
+            (code, value, price) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
         }
         switch code {
         case 1: break
@@ -72,7 +72,12 @@ package struct FlashSale: Sendable {
         default: return .noSession
         }
         let sessionID = value
-        guard let session = try await store.find(id: sessionID) else { return .noSession }
+        // The price comes with the permit (preloaded with the session); PostgreSQL only if it did not.
+        if price == nil { price = try await store.find(id: sessionID)?.price }
+        guard let price else {
+            try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
+            return .noSession
+        }
         do {
             try await postgres.query("""
                 INSERT INTO sms_seckill_win (order_sn, session_id, sku_id, user_id, count)
@@ -84,7 +89,7 @@ package struct FlashSale: Sendable {
             return .retry
         }
         do {
-            let won = SeckillWon(orderSn: orderSn, skuId: sku, userId: buyer, count: count, price: session.price, sessionId: sessionID)
+            let won = SeckillWon(orderSn: orderSn, skuId: sku, userId: buyer, count: count, price: price, sessionId: sessionID)
             try await publisher.publish(try .json(won, route: Messaging.secKill, messageID: "sec.kill:\(orderSn)"))
         } catch {
             logger.error("seckill.publish.failed", metadata: ["order.sn": "\(orderSn)", "error": "\(error)"])
@@ -95,7 +100,7 @@ package struct FlashSale: Sendable {
         return .won(orderSn: orderSn)
     }
 
-    private func take(sku: Int64, buyer: Int64, count: Int, orderSn: String) async throws -> (Int64, Int64) {
+    private func take(sku: Int64, buyer: Int64, count: Int, orderSn: String) async throws -> (Int64, Int64, Money?) {
         let reply = try await redis.evaluate(
             FlashSaleScripts.take,
             keys: [
@@ -106,8 +111,8 @@ package struct FlashSale: Sendable {
                 String(buyer), String(count), String(Int64(Date().timeIntervalSince1970 * 1000)), String(config.latchTTLMilliseconds),
                 String(config.bucketCapacity), String(config.bucketRate),
             ])
-        guard let parts = reply.array, parts.count == 2, let code = parts[0].int else { throw RedisError(kind: .server, message: "unexpected reply \(reply)") }
-        return (code, parts[1].int ?? 0)
+        guard let parts = reply.array, parts.count >= 2, let code = parts[0].int else { throw RedisError(kind: .server, message: "unexpected reply \(reply)") }
+        return (code, parts[1].int ?? 0, parts.count > 2 ? parts[2].string.flatMap(Money.init) : nil)
     }
 
     /// The second script: permit and place back.

@@ -4,34 +4,44 @@ import Redis
 enum FlashSaleScripts {
     /// Takes a permit atomically. KEYS: session, permits, buyers, countdown, bucket.
     /// ARGV: user, count, now (ms), latch ttl (ms), bucket capacity, bucket refill per second.
-    /// Returns {code, session id or retry-after ms}: 1 won, 0 sold out, -1 over the buyer's limit,
-    /// -2 not started, -3 ended, -4 no session loaded, -5 rate limited.
+    /// Returns {code, session id or retry-after ms} (and the price on a win): 1 won, 0 sold out,
+    /// -1 over the buyer's limit, -2 not started, -3 ended, -4 no session loaded, -5 rate limited.
+    ///
+    /// The buyer's token bucket is one string "tokens:at-ms" written with its expiry in one SET.
+    /// "Sold out" during the sale is answered read-only, without metering: once the permits are
+    /// gone that answer is the same for everybody, it is the bulk of a crowd's requests, and
+    /// metering it would add a write (and an AOF record) per request exactly when Redis is
+    /// hottest. Every other answer, "already bought" included, spends a token.
     static let take = RedisScript("""
-        local s = redis.call('HMGET', KEYS[1], 'id', 'start', 'end', 'limit')
+        local s = redis.call('HMGET', KEYS[1], 'id', 'start', 'end', 'limit', 'price')
         if not s[1] then return {-4, 0} end
         local now = tonumber(ARGV[3])
+        local count = tonumber(ARGV[2])
+        local open = now >= tonumber(s[2]) and now < tonumber(s[3])
+        local over = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') + count > tonumber(s[4])
+        local permits = tonumber(redis.call('GET', KEYS[2]) or '0')
+        if open and not over and permits < count then return {0, s[1]} end
         local capacity = tonumber(ARGV[5])
         local rate = tonumber(ARGV[6])
-        local b = redis.call('HMGET', KEYS[5], 'tokens', 'at')
-        local tokens = tonumber(b[1]) or capacity
-        local at = tonumber(b[2]) or now
-        tokens = math.min(capacity, tokens + (now - at) * rate / 1000)
+        local tokens, at = capacity, now
+        local b = redis.call('GET', KEYS[5])
+        if b then
+            local colon = string.find(b, ':', 1, true)
+            tokens = tonumber(string.sub(b, 1, colon - 1))
+            at = tonumber(string.sub(b, colon + 1))
+        end
+        tokens = math.min(capacity, tokens + math.max(0, now - at) * rate / 1000)
         if tokens < 1 then
             return {-5, math.ceil((1 - tokens) * 1000 / rate)}
         end
-        redis.call('HSET', KEYS[5], 'tokens', tokens - 1, 'at', now)
-        redis.call('PEXPIRE', KEYS[5], math.ceil(capacity * 1000 / rate) + 1000)
+        redis.call('SET', KEYS[5], (tokens - 1) .. ':' .. now, 'PX', math.ceil(capacity * 1000 / rate) + 1000)
         if now < tonumber(s[2]) then return {-2, s[1]} end
         if now >= tonumber(s[3]) then return {-3, s[1]} end
-        local count = tonumber(ARGV[2])
-        local bought = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-        if bought + count > tonumber(s[4]) then return {-1, s[1]} end
-        local permits = tonumber(redis.call('GET', KEYS[2]) or '0')
-        if permits < count then return {0, s[1]} end
+        if over then return {-1, s[1]} end
         redis.call('DECRBY', KEYS[2], count)
         redis.call('HINCRBY', KEYS[3], ARGV[1], count)
         redis.call('SET', KEYS[4], '1', 'PX', ARGV[4])
-        return {1, s[1]}
+        return {1, s[1], s[5]}
         """)
 
     /// Gives a permit and the buyer's place back (publish failed, or the order closed unpaid).

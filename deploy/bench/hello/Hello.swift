@@ -1,12 +1,13 @@
 import Hummingbird
 
 /// The baseline of the seckill benchmark: a trivial Hummingbird route on the same machine,
-/// `GET /hello` → "hello" (port `HELLO_PORT`, default 18096).
+/// `GET|POST /hello` → "hello" (port `HELLO_PORT`, default 18096).
 @main
 struct Hello {
     static func main() async throws {
         let router = Router()
         router.get("/hello") { _, _ in "hello" }
+        router.post("/hello") { _, _ in "hello" }
         let port = Int(ProcessEnvironment.port ?? "") ?? 18096
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "hello"))
         try await app.runService()
