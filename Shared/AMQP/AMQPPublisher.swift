@@ -36,6 +36,33 @@ public actor AMQPPublisher: Service {
         }
     }
 
+    /// Publishes `messages` in order and waits for their confirms; one entry per message, `nil`
+    /// when confirmed. Those that failed on a broken connection (or timed out) are published
+    /// once more on a fresh one. Concurrent callers share the connection's pipeline.
+    public func publish(_ messages: [AMQPMessage]) async -> [AMQPError?] {
+        var errors: [AMQPError?] = []
+        do {
+            errors = try await connected().publish(messages)
+        } catch {
+            return Array(repeating: Self.connectError(error), count: messages.count)
+        }
+        let retry = errors.indices.filter { errors[$0].map { $0.kind != .notConfirmed } ?? false }
+        guard !retry.isEmpty else { return errors }
+        logger.warning("amqp.publish.retry", metadata: ["amqp.messages": "\(retry.count)", "error": "\(errors[retry[0]]!)"])
+        connection = nil
+        do {
+            let again = try await connected().publish(retry.map { messages[$0] })
+            for (i, error) in zip(retry, again) { errors[i] = error }
+        } catch {
+            for i in retry { errors[i] = Self.connectError(error) }
+        }
+        return errors
+    }
+
+    private static func connectError(_ error: any Error) -> AMQPError {
+        error as? AMQPError ?? AMQPError(kind: .connection, message: "\(error)")
+    }
+
     /// Opens the connection if needed; used by health checks too.
     public func ping() async throws {
         _ = try await connected()

@@ -26,6 +26,7 @@ package enum Outbox {
 }
 
 /// Publishes unsent outbox rows in id order, with publisher confirms, and marks them sent.
+/// A failed message is tried again next round, after later ones may have gone out.
 /// Several instances share the table safely (`FOR UPDATE SKIP LOCKED`). A `Service`.
 ///
 /// Wakes every `interval` (default 200 ms) or at once after `wake()`.
@@ -74,18 +75,20 @@ package final class OutboxRelay: Service, Sendable {
                 SELECT id, message_id, routing_key, payload, expiration FROM outbox
                 WHERE sent_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
                 """).rows
-            var sent: [Int64] = []
-            for row in rows {
-                let message = AMQPMessage(
+            let messages = try rows.map { row in
+                AMQPMessage(
                     exchange: Messaging.exchange, routingKey: try row.decode("routing_key"),
                     body: Array(try row.decode("payload", as: String.self).utf8), messageID: try row.decode("message_id"),
                     expiration: try row.decodeIfPresent("expiration"))
-                do {
-                    try await publisher.publish(message)
-                } catch {
-                    // Keep what was confirmed; the rest stays unsent for the next round.
+            }
+            // One pipelined batch, confirms awaited together; what was not confirmed stays unsent
+            // for the next round (consumers are idempotent on the message id).
+            var sent: [Int64] = []
+            let errors = await publisher.publish(messages)
+            for (row, (message, error)) in zip(rows, zip(messages, errors)) {
+                if let error {
                     logger.warning("outbox.publish.failed", metadata: ["amqp.message_id": "\(message.messageID)", "error": "\(error)"])
-                    break
+                    continue
                 }
                 sent.append(try row.decode("id"))
             }

@@ -87,6 +87,48 @@ struct AMQPTests {
         await #expect(throws: AMQPError.self) { try await publisher.publish(message) }
     }
 
+    @Test("concurrent publishers share one pipelined connection: 20 callers x 25 messages all confirmed, each consumed once")
+    func pipelinedPublishes() async throws {
+        let scratch = ScratchTopology()
+        defer { Task { await scratch.cleanUp() } }
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
+        try await publisher.ping()
+        let unconfirmed = await withTaskGroup(of: Int.self) { group in
+            for caller in 0..<20 {
+                group.addTask {
+                    let batch = (0..<25).map { scratch.message("\(caller)-\($0)", id: "\(caller)-\($0)") }
+                    return await publisher.publish(batch).filter { $0 != nil }.count
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(unconfirmed == 0)
+        let consumer = try await AMQPConnection.connect(TestServers.amqp)
+        try await consumer.consume(queue: scratch.queue, prefetch: 100)
+        var seen: [String: Int] = [:]
+        while seen.count < 500, let delivery = try await receive(consumer, seconds: 2) {
+            seen[delivery.messageID ?? "?", default: 0] += 1
+            try await consumer.ack(delivery.deliveryTag)
+        }
+        #expect(seen.count == 500)
+        #expect(seen.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test("in a batch, only the unroutable message is reported unconfirmed; its neighbours are confirmed")
+    func unroutableInABatch() async throws {
+        let scratch = ScratchTopology()
+        defer { Task { await scratch.cleanUp() } }
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
+        var lost = scratch.message("lost", id: "lost")
+        lost.routingKey = "nobody.listens.\(UUID().uuidString)"
+        let errors = await publisher.publish([scratch.message("a", id: "a"), lost, scratch.message("b", id: "b")])
+        #expect(errors.count == 3)
+        #expect(errors[0] == nil && errors[2] == nil)
+        #expect(errors[1]?.kind == .notConfirmed)
+        let check = try await AMQPConnection.connect(TestServers.amqp)
+        #expect(try await check.messageCount(queue: scratch.queue) == 2)
+    }
+
     @Test("publishing to an exchange that does not exist throws a broker error")
     func missingExchangeThrows() async throws {
         let connection = try await AMQPConnection.connect(TestServers.amqp)
