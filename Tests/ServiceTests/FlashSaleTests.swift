@@ -1,7 +1,9 @@
 import Contracts
 import Foundation
+import Logging
 import Postgres
 import Redis
+import SeckillService
 import ServiceKit
 import Signing
 import Testing
@@ -124,6 +126,30 @@ struct FlashSaleTests {
         let reply = try await HTTP.send(TestCluster.seckill + "/miaosha/\(sku)", method: .GET, headers: [("Authorization", "Bearer \(token)")], body: nil)
         #expect(reply.status == .tooManyRequests)
         #expect(Int(reply.header("Retry-After") ?? "") ?? 0 >= 1)
+    }
+
+    @Test("300 wins recorded at once are written in batches, each caller returning after its row is committed; a failed batch fails its callers and writes nothing")
+    func winLedgerBatches() async throws {
+        let (sku, session) = try await openSession(stock: 1)
+        let ledger = WinLedger(postgres: smsDatabase, maxBatch: 64, logger: Logger(label: "test"))
+        let writer = Task { try await ledger.run() }
+        defer { writer.cancel() }
+        let prefix = "9\(Int64.random(in: 100_000_000...900_000_000))"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<300 {
+                group.addTask {
+                    try await ledger.record(Win(orderSn: "\(prefix)\(i)", sessionID: session, sku: sku, buyer: Int64(i + 1), count: 1))
+                    // Committed before record returns: visible to another connection at once.
+                    let seen = try await smsDatabase.query("SELECT count(*) AS n FROM sms_seckill_win WHERE order_sn = \("\(prefix)\(i)")").rows[0]
+                    #expect(try seen.decode("n", as: Int64.self) == 1)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let unknownSession = Win(orderSn: "\(prefix)x", sessionID: -1, sku: sku, buyer: 1, count: 1)
+        await #expect(throws: PostgresError.self) { try await ledger.record(unknownSession) }
+        let rows = try await smsDatabase.query("SELECT count(*) AS n FROM sms_seckill_win WHERE order_sn LIKE \(prefix + "%")").rows[0]
+        #expect(try rows.decode("n", as: Int64.self) == 300)
     }
 
     @Test("a sold-out answer spends no token: a buyer asking again and again keeps hearing 'sold out', not 429")

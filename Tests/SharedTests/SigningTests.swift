@@ -174,3 +174,26 @@ struct BearerHeaderTests {
         #expect(BuyerAuthenticator.bearerToken("Bear") == nil)
     }
 }
+
+@Suite("Base64url")
+struct Base64URLTests {
+    @Test("encodes like Foundation's base64 with the url alphabet and no padding, and decodes back, for 0 to 64 random bytes")
+    func matchesFoundation() {
+        for length in 0...64 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255) }
+            let expected = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(Base64URL.encode(bytes) == expected)
+            #expect(Base64URL.decode(expected) == Data(bytes))
+        }
+    }
+
+    @Test("padding, the standard alphabet, a 4n+1 length and leftover bits are refused")
+    func refusesNonCanonical() {
+        #expect(Base64URL.decode("QQ==") == nil)
+        #expect(Base64URL.decode("a+b/") == nil)
+        #expect(Base64URL.decode("QUJDR") == nil)
+        #expect(Base64URL.decode("QR") == nil)  // "QQ" is "A"; "QR" sets a bit past the byte
+        #expect(Base64URL.decode("QQ") == Data([65]))
+    }
+}

@@ -16,8 +16,9 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
     let store = SessionStore(
         postgres: infrastructure.postgres, redis: infrastructure.redis, http: http, wmsURL: config.wmsURL, logger: logger)
     let instance = try await infrastructure.redis.send(["INCR", "sec:instance"]).int ?? 0
+    let ledger = WinLedger(postgres: infrastructure.postgres, logger: logger)
     let sale = FlashSale(
-        postgres: infrastructure.postgres, redis: infrastructure.redis, publisher: infrastructure.publisher, store: store,
+        postgres: infrastructure.postgres, redis: infrastructure.redis, publisher: infrastructure.publisher, ledger: ledger, store: store,
         numbers: OrderNumbers(instance: instance), config: config, logger: logger)
     let buyers = BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey)))
     let router = Router(context: ShopRequestContext.self)
@@ -95,5 +96,5 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
     let releases = infrastructure.consumer(for: Messaging.secRelease, handler: sale.release)
     return makeShopApplication(
         name: "seckill", infrastructure: infrastructure, router: router,
-        services: [HTTPClientService(client: http), keeper, releases], logger: logger)
+        services: [HTTPClientService(client: http), ledger, keeper, releases], logger: logger)
 }

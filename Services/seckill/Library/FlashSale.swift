@@ -42,12 +42,13 @@ package enum AttemptResult: Sendable, Equatable {
     }
 }
 
-/// The hot path of a flash sale: one Lua script decides, the win is recorded, `sec.kill` is
-/// published with confirms, or everything is given back.
+/// The hot path of a flash sale: one Lua script decides, the win is recorded (batched with the
+/// other winners of the moment), `sec.kill` is published with confirms, or everything is given back.
 package struct FlashSale: Sendable {
     let postgres: PostgresPool
     let redis: RedisPool
     let publisher: AMQPPublisher
+    let ledger: WinLedger
     let store: SessionStore
     let numbers: OrderNumbers
     let config: SeckillServiceConfig
@@ -79,10 +80,7 @@ package struct FlashSale: Sendable {
             return .noSession
         }
         do {
-            try await postgres.query("""
-                INSERT INTO sms_seckill_win (order_sn, session_id, sku_id, user_id, count)
-                VALUES (\(orderSn), \(sessionID), \(sku), \(buyer), \(count))
-                """)
+            try await ledger.record(Win(orderSn: orderSn, sessionID: sessionID, sku: sku, buyer: buyer, count: count))
         } catch {
             logger.error("seckill.win.not_recorded", metadata: ["order.sn": "\(orderSn)", "error": "\(error)"])
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
