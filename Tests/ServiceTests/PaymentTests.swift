@@ -277,8 +277,14 @@ struct SimulatorFlowTests {
         #expect(try await HTTP.get(tampered).status == .badRequest)
     }
 
-    @Test("a notify lost on purpose is settled by the active query, with one order.pay")
+    @Test("a notify lost on purpose is settled by the active query, with one order.pay, even behind 150 older abandoned payments")
     func lostNotifySettledByQuery() async throws {
+        // Abandoned payments from an hour ago, never paid: one sweep's worth and more.
+        try await Databases.payment.query("""
+            INSERT INTO payment_info (out_trade_no, order_id, user_id, subject, total_amount, create_time)
+            SELECT 'abandoned-' || md5(random()::text), 0, 1, 'abandoned', 1.00, now() - interval '1 hour'
+            FROM generate_series(1, 150)
+            """)
         let orderSn = try await Databases.newOrder(price: "88.80")
         let returnURL = try await pay(orderSn: orderSn, dropNotify: true)
         let pending = try await HTTP.get(returnURL)

@@ -5,7 +5,8 @@ import ServiceKit
 import ServiceLifecycle
 
 /// When no notify came: asks `alipay.trade.query` about payments unpaid past `minAge` (and
-/// younger than a day) and settles paid ones through the same code as a notify. Each payment is
+/// younger than a day) and settles paid ones through the same code as a notify. Payments take
+/// turns, least recently queried first, so abandoned ones never starve a new one. Each payment is
 /// handled under its row lock (`FOR UPDATE SKIP LOCKED`), so several instances never query or
 /// settle the same payment at once. A `Service`.
 package final class ActiveQueryJob: Service, Sendable {
@@ -45,11 +46,19 @@ package final class ActiveQueryJob: Service, Sendable {
             SELECT out_trade_no FROM payment_info
             WHERE payment_status = 0 AND create_time < now() - make_interval(secs => \(seconds))
               AND create_time > now() - interval '1 day'
-            ORDER BY create_time LIMIT 100
+            ORDER BY last_queried_at NULLS FIRST, create_time LIMIT 100
             """).rows.map { try $0.decode("out_trade_no", as: String.self) }
         var paid = 0
         for outTradeNo in candidates where !Task.isShuttingDownGracefully {
-            if try await check(outTradeNo: outTradeNo) == .paid { paid += 1 }
+            do {
+                if try await check(outTradeNo: outTradeNo) == .paid { paid += 1 }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.warning("payment.query.check_failed", metadata: ["payment.out_trade_no": "\(outTradeNo)", "error": "\(error)"])
+            }
+            // Its turn is over, answered or not: the next sweep starts with the others.
+            try await ledger.postgres.query("UPDATE payment_info SET last_queried_at = now() WHERE out_trade_no = \(outTradeNo)")
         }
         if paid > 0 { relay.wake() }
         return paid
