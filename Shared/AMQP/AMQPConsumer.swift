@@ -14,6 +14,8 @@ public enum AMQPOutcome: Sendable, Equatable {
 
 /// Consumes one queue with manual acks and a small prefetch, in a `Service`.
 ///
+/// - handles up to `parallelism` deliveries at once (default 1: one after the other); only for
+///   queues whose handlers do not depend on the order of messages;
 /// - acks only after the handler returned `.ack` (the handler commits first);
 /// - a thrown error or `.retry` is requeued once, and dead-lettered when it fails again;
 /// - dead letters are republished (with confirms) to the dead-letter exchange with the reason in
@@ -27,20 +29,22 @@ public final class AMQPConsumer: Service, Sendable {
     private let topology: AMQPTopology
     private let queue: String
     private let prefetch: Int
+    private let parallelism: Int
     private let deadLetterExchange: String
     private let deadLetters: AMQPPublisher
     private let handler: Handler
     private let logger: Logger
 
     public init(
-        endpoint: AMQPEndpoint, topology: AMQPTopology, queue: String, prefetch: Int = 4,
+        endpoint: AMQPEndpoint, topology: AMQPTopology, queue: String, prefetch: Int = 4, parallelism: Int = 1,
         deadLetterExchange: String, deadLetters: AMQPPublisher,
         logger: Logger = Logger(label: "gmall.amqp.consumer"), handler: @escaping Handler
     ) {
         self.endpoint = endpoint
         self.topology = topology
         self.queue = queue
-        self.prefetch = prefetch
+        self.prefetch = max(prefetch, parallelism)
+        self.parallelism = max(1, parallelism)
         self.deadLetterExchange = deadLetterExchange
         self.deadLetters = deadLetters
         self.handler = handler
@@ -58,9 +62,33 @@ public final class AMQPConsumer: Service, Sendable {
                 try await connection.consume(queue: queue, prefetch: prefetch)
                 logger.info("amqp.consumer.started")
                 backoff = 200_000_000
-                while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    guard let delivery = try await connection.nextDelivery(timeoutMilliseconds: 250) else { continue }
-                    try await settle(delivery, on: connection)
+                let slots = HandlerSlots(limit: parallelism)
+                try await withThrowingDiscardingTaskGroup { group in
+                    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                        await slots.acquire()
+                        // While other handlers run, poll briefly: their acks wait behind this call
+                        // on the connection's queue, and the broker sends more once they land.
+                        let delivery: AMQPDelivery?
+                        do {
+                            delivery = try await connection.nextDelivery(timeoutMilliseconds: await slots.othersBusy ? 5 : 250)
+                        } catch {
+                            await slots.release()
+                            throw error
+                        }
+                        guard let delivery else {
+                            await slots.release()
+                            continue
+                        }
+                        group.addTask {
+                            do {
+                                try await self.settle(delivery, on: connection)
+                            } catch {
+                                await slots.release()
+                                throw error
+                            }
+                            await slots.release()
+                        }
+                    }
                 }
                 await connection.close()
                 logger.info("amqp.consumer.stopped")
@@ -107,4 +135,28 @@ public final class AMQPConsumer: Service, Sendable {
             }
         }
     }
+}
+
+/// At most `limit` handlers at once; `acquire` waits for a free slot.
+private actor HandlerSlots {
+    let limit: Int
+    private var used = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func acquire() async {
+        if used < limit {
+            used += 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }  // the releaser hands its slot over
+    }
+
+    func release() {
+        if waiters.isEmpty { used -= 1 } else { waiters.removeFirst().resume() }
+    }
+
+    /// Whether a handler other than the caller's own slot is running.
+    var othersBusy: Bool { used > 1 }
 }

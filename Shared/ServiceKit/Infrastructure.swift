@@ -31,9 +31,9 @@ public struct Infrastructure: Sendable {
     }
 
     /// A consumer of `route`'s queue that dead-letters through this service's publisher.
-    package func consumer(for route: Messaging.Route, prefetch: Int = 4, handler: @escaping AMQPConsumer.Handler) -> AMQPConsumer {
+    package func consumer(for route: Messaging.Route, prefetch: Int = 4, parallelism: Int = 1, handler: @escaping AMQPConsumer.Handler) -> AMQPConsumer {
         AMQPConsumer(
-            endpoint: config.amqp, topology: .gmall, queue: route.queue, prefetch: prefetch,
+            endpoint: config.amqp, topology: .gmall, queue: route.queue, prefetch: prefetch, parallelism: parallelism,
             deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher, logger: logger, handler: handler)
     }
 

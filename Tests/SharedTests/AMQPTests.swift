@@ -171,6 +171,45 @@ struct AMQPTests {
     }
 }
 
+extension AMQPTests {
+    @Test("a consumer with parallelism 4 runs up to four handlers at once, never more, and acks every message once")
+    func parallelHandlers() async throws {
+        let scratch = ScratchTopology()
+        defer { Task { await scratch.cleanUp() } }
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
+        let running = Running()
+        let consumer = AMQPConsumer(
+            endpoint: TestServers.amqp, topology: scratch.topology, queue: scratch.queue, prefetch: 8, parallelism: 4,
+            deadLetterExchange: "TEST-DLX", deadLetters: publisher
+        ) { delivery in
+            await running.enter(String(decoding: delivery.body, as: UTF8.self))
+            try await Task.sleep(for: .milliseconds(200))
+            await running.leave()
+            return .ack
+        }
+        let group = ServiceGroup(services: [publisher, consumer], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let errors = await publisher.publish((0..<16).map { scratch.message("m\($0)") })
+            #expect(errors.allSatisfy { $0 == nil })
+            #expect(try await eventually { await running.handled.count == 16 })
+            let check = try await AMQPConnection.connect(TestServers.amqp)
+            #expect(try await eventually { try await check.messageCount(queue: scratch.queue) == 0 })
+            #expect(await running.peak == 4)
+            #expect(Set(await running.handled).count == 16)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+actor Running {
+    var now = 0, peak = 0
+    var handled: [String] = []
+    func enter(_ s: String) { now += 1; peak = max(peak, now); handled.append(s) }
+    func leave() { now -= 1 }
+}
+
 actor Seen {
     var items: [String] = []
     func add(_ s: String) { items.append(s) }

@@ -33,7 +33,8 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
         infrastructure.consumer(for: Messaging.orderPay, handler: handlers.orderPaid),
         infrastructure.consumer(for: Messaging.orderClose, handler: handlers.orderClose),
         infrastructure.consumer(for: Messaging.boundPlus, handler: ledger.boundPlus),
-        infrastructure.consumer(for: Messaging.secKill, prefetch: 16, handler: flashSale.secKill),
+        // Each sec.kill is its own order: handled 8 at a time (wms lock, order insert, latch).
+        infrastructure.consumer(for: Messaging.secKill, prefetch: 16, parallelism: 8, handler: flashSale.secKill),
     ]
     router.addDeadLetterAdmin(service: "oms", infrastructure: infrastructure, token: config.shared.adminToken)
     return makeShopApplication(
