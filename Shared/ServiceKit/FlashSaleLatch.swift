@@ -4,7 +4,8 @@ import Redis
 /// script stays valid on Redis Cluster:
 /// `sec:{SKU}:session` (hash: id, start, end, limit, price), `sec:{SKU}:stock`, `sec:{SKU}:permits`,
 /// `sec:{SKU}:buyers` (hash user → count), `sec:{SKU}:countdown:ORDERSN` (the order's latch),
-/// `sec:{SKU}:tokens:USER` (the buyer's token bucket: "tokens:at-ms").
+/// `sec:{SKU}:tokens:USER` (the buyer's token bucket: "tokens:at-ms"), `sec:{SKU}:returned` (order
+/// numbers whose permit was given back).
 package enum FlashSaleKeys {
     package static func session(_ sku: Int64) -> String { "sec:{\(sku)}:session" }
     package static func stock(_ sku: Int64) -> String { "sec:{\(sku)}:stock" }
@@ -12,6 +13,8 @@ package enum FlashSaleKeys {
     package static func buyers(_ sku: Int64) -> String { "sec:{\(sku)}:buyers" }
     package static func countdown(_ sku: Int64, _ orderSn: String) -> String { "sec:{\(sku)}:countdown:\(orderSn)" }
     package static func bucket(_ sku: Int64, _ user: Int64) -> String { "sec:{\(sku)}:tokens:\(user)" }
+    /// Order numbers whose permit was given back in the loaded session (a give-back happens once).
+    package static func returned(_ sku: Int64) -> String { "sec:{\(sku)}:returned" }
 }
 
 /// An order's countdown latch (count 1): the seckill service creates it when a buyer wins,

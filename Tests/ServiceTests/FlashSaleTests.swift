@@ -152,6 +152,23 @@ struct FlashSaleTests {
         #expect(try rows.decode("n", as: Int64.self) == 300)
     }
 
+    @Test("a give-back runs once per order: a release retried after a failed commit does not give the permit twice")
+    func giveBackOncePerOrder() async throws {
+        let (sku, session) = try await openSession(stock: 2)
+        let buyer = Int64.random(in: 100_000_000...900_000_000)
+        let orderSn = try #require(try await attempt(sku: sku, buyer: buyer).orderSn)
+        #expect(try await SaleState.of(sku: sku, session: session).permits == 1)
+        let keys = [
+            FlashSaleKeys.session(sku), FlashSaleKeys.permits(sku), FlashSaleKeys.buyers(sku), FlashSaleKeys.countdown(sku, orderSn),
+            FlashSaleKeys.returned(sku),
+        ]
+        let arguments = [String(buyer), "1", String(session), orderSn]
+        #expect(try await redis.evaluate(FlashSaleScripts.giveBack, keys: keys, arguments: arguments).int == 1)
+        #expect(try await redis.evaluate(FlashSaleScripts.giveBack, keys: keys, arguments: arguments).int == 0)
+        #expect(try await SaleState.of(sku: sku, session: session).permits == 2)
+        #expect(try await redis.send(["HGET", FlashSaleKeys.buyers(sku), String(buyer)]) == .null)
+    }
+
     @Test("a sold-out answer spends no token: a buyer asking again and again keeps hearing 'sold out', not 429")
     func soldOutIsNotMetered() async throws {
         let (sku, _) = try await openSession(stock: 1)

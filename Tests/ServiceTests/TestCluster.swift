@@ -53,7 +53,7 @@ actor TestCluster {
 
     init() {
         var env = ProcessInfo.processInfo.environment
-        env["GMALL_LOG_LEVEL"] = "warning"
+        env["GMALL_LOG_LEVEL"] = ProcessEnvironment()["TEST_LOG_LEVEL"] ?? "warning"
         env["ALIPAY_APP_ID"] = Self.appID
         env["ALIPAY_GATEWAY_URL"] = Self.simulator + "/alipay-sim/gateway.do"
         env["ALIPAY_NOTIFY_URL"] = Self.payment + "/pay/success"

@@ -31,7 +31,9 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
         closeAfterSeconds: config.closeAfterSeconds, logger: logger)
     let consumers = [
         infrastructure.consumer(for: Messaging.orderPay, handler: handlers.orderPaid),
-        infrastructure.consumer(for: Messaging.orderClose, handler: handlers.orderClose),
+        // Unpaid orders of a sale expire together: closes (each its own order, a conditional
+        // UPDATE) run 4 at a time.
+        infrastructure.consumer(for: Messaging.orderClose, prefetch: 8, parallelism: 4, handler: handlers.orderClose),
         infrastructure.consumer(for: Messaging.boundPlus, handler: ledger.boundPlus),
         // Each sec.kill is its own order: handled 8 at a time (wms lock, order insert, latch).
         infrastructure.consumer(for: Messaging.secKill, prefetch: 16, parallelism: 8, handler: flashSale.secKill),

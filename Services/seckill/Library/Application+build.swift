@@ -93,7 +93,7 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
     router.addDeadLetterAdmin(service: "seckill", infrastructure: infrastructure, token: config.shared.adminToken)
 
     let keeper = SessionKeeper(store: store, interval: config.keeperInterval, logger: logger)
-    let releases = infrastructure.consumer(for: Messaging.secRelease, handler: sale.release)
+    let releases = infrastructure.consumer(for: Messaging.secRelease, prefetch: 8, parallelism: 4, handler: sale.release)
     return makeShopApplication(
         name: "seckill", infrastructure: infrastructure, router: router,
         services: [HTTPClientService(client: http), ledger, keeper, releases], logger: logger)

@@ -113,15 +113,20 @@ package struct FlashSale: Sendable {
         return (code, parts[1].int ?? 0, parts.count > 2 ? parts[2].string.flatMap(Money.init) : nil)
     }
 
-    /// The second script: permit and place back.
+    /// The second script: permit and place back, once per order.
     func giveBack(sku: Int64, buyer: Int64, count: Int, sessionID: Int64, orderSn: String) async throws {
         _ = try await redis.evaluate(
             FlashSaleScripts.giveBack,
-            keys: [FlashSaleKeys.session(sku), FlashSaleKeys.permits(sku), FlashSaleKeys.buyers(sku), FlashSaleKeys.countdown(sku, orderSn)],
-            arguments: [String(buyer), String(count), String(sessionID)])
+            keys: [
+                FlashSaleKeys.session(sku), FlashSaleKeys.permits(sku), FlashSaleKeys.buyers(sku), FlashSaleKeys.countdown(sku, orderSn),
+                FlashSaleKeys.returned(sku),
+            ],
+            arguments: [String(buyer), String(count), String(sessionID), orderSn])
     }
 
     /// `sec.release`: a flash-sale order closed unpaid (or failed): its permit goes back, once.
+    /// The give-back runs before the commit that marks the win released; if that commit fails,
+    /// the redelivered release finds the order in `returned` and gives nothing twice.
     package func release(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
         guard let m = try? delivery.decode(SeckillRelease.self), !m.orderSn.isEmpty else {
             return .deadLetter(reason: "malformed sec.release payload")

@@ -1,7 +1,7 @@
 import ServiceKit
 import Redis
 
-enum FlashSaleScripts {
+package enum FlashSaleScripts {
     /// Takes a permit atomically. KEYS: session, permits, buyers, countdown, bucket.
     /// ARGV: user, count, now (ms), latch ttl (ms), bucket capacity, bucket refill per second.
     /// Returns {code, session id or retry-after ms} (and the price on a win): 1 won, 0 sold out,
@@ -45,10 +45,12 @@ enum FlashSaleScripts {
         """)
 
     /// Gives a permit and the buyer's place back (publish failed, or the order closed unpaid).
-    /// KEYS: session, permits, buyers, countdown. ARGV: user, count, session id.
-    /// Only for the same session; returns 1 if given back.
-    static let giveBack = RedisScript("""
+    /// KEYS: session, permits, buyers, countdown, returned. ARGV: user, count, session id, order sn.
+    /// Only for the same session and once per order (a retried release after a failed commit
+    /// finds its order in `returned`); returns 1 if given back now.
+    package static let giveBack = RedisScript("""
         if redis.call('HGET', KEYS[1], 'id') ~= ARGV[3] then return 0 end
+        if redis.call('SADD', KEYS[5], ARGV[4]) == 0 then return 0 end
         redis.call('INCRBY', KEYS[2], ARGV[2])
         local left = redis.call('HINCRBY', KEYS[3], ARGV[1], -tonumber(ARGV[2]))
         if left <= 0 then redis.call('HDEL', KEYS[3], ARGV[1]) end
@@ -57,11 +59,11 @@ enum FlashSaleScripts {
         """)
 
     /// Loads a session unless that very session is already loaded (never re-seeds).
-    /// KEYS: session, stock, permits, buyers. ARGV: id, start ms, end ms, limit, price, stock,
-    /// permits, then user/count pairs. Returns 1 if loaded now, 0 if it was there.
+    /// KEYS: session, stock, permits, buyers, returned. ARGV: id, start ms, end ms, limit, price,
+    /// stock, permits, then user/count pairs. Returns 1 if loaded now, 0 if it was there.
     static let preload = RedisScript("""
         if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then return 0 end
-        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
         redis.call('HSET', KEYS[1], 'id', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'limit', ARGV[4], 'price', ARGV[5])
         redis.call('SET', KEYS[2], ARGV[6])
         redis.call('SET', KEYS[3], ARGV[7])

@@ -108,7 +108,10 @@ package struct SessionStore: Sendable {
         for (user, n) in wins { arguments += [String(user), String(n)] }
         let loaded = try await redis.evaluate(
             FlashSaleScripts.preload,
-            keys: [FlashSaleKeys.session(session.skuId), FlashSaleKeys.stock(session.skuId), FlashSaleKeys.permits(session.skuId), FlashSaleKeys.buyers(session.skuId)],
+            keys: [
+                FlashSaleKeys.session(session.skuId), FlashSaleKeys.stock(session.skuId), FlashSaleKeys.permits(session.skuId),
+                FlashSaleKeys.buyers(session.skuId), FlashSaleKeys.returned(session.skuId),
+            ],
             arguments: arguments)
         if loaded.int == 1 {
             logger.info("seckill.session.preloaded", metadata: ["seckill.session": "\(session.id)", "seckill.permits": "\(session.stock - taken)"])
