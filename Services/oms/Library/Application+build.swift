@@ -35,8 +35,10 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
         // UPDATE) run 4 at a time.
         infrastructure.consumer(for: Messaging.orderClose, prefetch: 8, parallelism: 4, handler: handlers.orderClose),
         infrastructure.consumer(for: Messaging.boundPlus, handler: ledger.boundPlus),
-        // Each sec.kill is its own order: handled 8 at a time (wms lock, order insert, latch).
-        infrastructure.consumer(for: Messaging.secKill, prefetch: 16, parallelism: 8, handler: flashSale.secKill),
+        // Each sec.kill is its own order: several at a time (wms lock, order insert, latch).
+        infrastructure.consumer(
+            for: Messaging.secKill, prefetch: max(16, 2 * config.seckillParallelism), parallelism: config.seckillParallelism,
+            handler: flashSale.secKill),
     ]
     router.addDeadLetterAdmin(service: "oms", infrastructure: infrastructure, token: config.shared.adminToken)
     return makeShopApplication(
