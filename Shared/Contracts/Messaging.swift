@@ -27,9 +27,13 @@ package enum Messaging {
     /// `sec.release` {orderSn,skuId,userId,count}: a flash-sale order closed → seckill returns the permit.
     package static let secRelease = Route(routingKey: "sec.release", queue: "SEC-RELEASE-QUEUE")
 
-    /// `order.create` {orderSn}: parked here with a per-message TTL; when it expires the broker
-    /// dead-letters it to `order.close`.
-    package static let orderDelay = Route(routingKey: "order.create", queue: "ORDER-DELAY-QUEUE")
+    /// `order.create.<N>s` {orderSn}: parked in `ORDER-DELAY-<N>s`, a queue whose messages all
+    /// live N seconds (`x-message-ttl`); on expiry the broker dead-letters them to `order.close`.
+    /// One queue per timeout: with per-message TTLs in one queue, a short timer would wait behind
+    /// a longer one at the head (the broker only expires the head).
+    package static func orderDelay(seconds: Int) -> Route {
+        Route(routingKey: "order.create.\(seconds)s", queue: "ORDER-DELAY-\(seconds)s")
+    }
 
     /// Every consumed route (each gets a dead-letter queue).
     package static let consumed: [Route] = [orderPay, stockMinus, boundPlus, secKill, orderClose, stockUnlock, secRelease]

@@ -14,12 +14,13 @@ public struct Infrastructure: Sendable {
     public let publisher: AMQPPublisher
     public let logger: Logger
 
-    public init(config: ServiceConfig, logger: Logger) {
+    /// `topology`: what the publisher declares before its first publish (nil: `.gmall`).
+    public init(config: ServiceConfig, topology: AMQPTopology? = nil, logger: Logger) {
         self.config = config
         self.logger = logger
         postgres = PostgresPool(url: config.postgresURL, maxConnections: config.postgresPoolSize, logger: logger)
         redis = RedisPool(host: config.redisHost, port: config.redisPort, password: config.redisPassword, maxConnections: config.redisPoolSize, logger: logger)
-        publisher = AMQPPublisher(endpoint: config.amqp, topology: .gmall, logger: logger)
+        publisher = AMQPPublisher(endpoint: config.amqp, topology: topology ?? .gmall, logger: logger)
     }
 
     /// Pools and publisher, in start order.

@@ -108,6 +108,21 @@ struct OrderFlowTests {
         #expect(try await historyRows(orderSn) == 1)
     }
 
+    @Test("a close timer expires into order.close on time, even parked after a longer timer (one delay queue per timeout)")
+    func closeTimerExpires() async throws {
+        let endpoint = AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672)
+        let long = AMQPPublisher(endpoint: endpoint, topology: .gmall(orderTimeoutSeconds: 3600))
+        let short = AMQPPublisher(endpoint: endpoint, topology: .gmall(orderTimeoutSeconds: 1))
+        let unknown = "T-nobody-\(UUID().uuidString)"
+        try await long.publish(try .json(OrderRef(orderSn: unknown), route: Messaging.orderDelay(seconds: 3600), messageID: "order.create:\(unknown)"))
+        let (orderSn, sku, _) = try await lockedOrder()
+        try await short.publish(try .json(OrderRef(orderSn: orderSn), route: Messaging.orderDelay(seconds: 1), messageID: "order.create:\(orderSn)"))
+        let closed = try await eventually(seconds: 15) { try await orderStatus(orderSn) == 4 }
+        #expect(closed)
+        let released = try await eventually { try await SkuState.of(sku).locked == 0 }
+        #expect(released)
+    }
+
     @Test("a close before the payment: closed, stock released, no points, the payment kept for refund")
     func closedThenPaid() async throws {
         let (orderSn, sku, member) = try await lockedOrder()

@@ -8,7 +8,7 @@ import ServiceKit
 /// Builds the oms service: migrations applied, pools, publisher, consumers and routes.
 public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.oms", level: config.shared.logLevel)
-    let infrastructure = Infrastructure(config: config.shared, logger: logger)
+    let infrastructure = Infrastructure(config: config.shared, topology: .gmall(orderTimeoutSeconds: config.closeAfterSeconds), logger: logger)
     try await infrastructure.migrate(database: config.database)
     let points = PostgresPool(url: config.pointsPostgresURL, maxConnections: config.shared.postgresPoolSize, logger: logger)
     try await Migrator(directory: config.shared.migrationsDirectory + "/" + config.pointsDatabase).migrate(points, logger: logger)

@@ -51,8 +51,8 @@ package struct FlashSaleOrders: Sendable {
                     VALUES (\(id), \(m.orderSn), \(m.skuId), \("秒杀商品 \(m.skuId)"), \(m.price.amount), \(m.count))
                     """)
                 try await Outbox.enqueue(
-                    OrderRef(orderSn: m.orderSn), route: Messaging.orderDelay, messageID: "order.create:\(m.orderSn)",
-                    expiration: String(closeAfterSeconds * 1000), on: connection)
+                    OrderRef(orderSn: m.orderSn), route: Messaging.orderDelay(seconds: closeAfterSeconds), messageID: "order.create:\(m.orderSn)",
+                    on: connection)
             }
             relay.wake()
             try await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "ok")
