@@ -53,13 +53,13 @@ let package = Package(
             ], path: "Shared/Postgres"),
         .target(
             name: "Redis", dependencies: [
-                "CHiredis",
+                "CHiredis", "Pooling",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ], path: "Shared/Redis"),
         .target(
             name: "AMQP", dependencies: [
-                "CRabbitMQ",
+                "CRabbitMQ", "Pooling",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ], path: "Shared/AMQP"),

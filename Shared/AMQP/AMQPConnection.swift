@@ -1,7 +1,7 @@
 import CRabbitMQ
 import Dispatch
 import Foundation
-import Synchronization
+import Pooling
 
 /// Where and how to reach the broker.
 ///
@@ -82,7 +82,7 @@ public final class AMQPConnection: Sendable {
     /// Publish sequence numbers for confirms; touched only on `queue`.
     private let confirms: ConfirmState
     /// Publishes waiting for the queue (see `publish(_:timeoutMilliseconds:)`).
-    private let publishes = Mutex(PublishQueue())
+    private let publishes = BatchQueue<PendingPublish>()
 
     final class ConfirmState: @unchecked Sendable {  // only on `queue`
         var enabled = false
@@ -195,13 +195,8 @@ public final class AMQPConnection: Sendable {
     public func publish(_ messages: [AMQPMessage], timeoutMilliseconds: Int = 5000) async -> [AMQPError?] {
         guard !messages.isEmpty else { return [] }
         return await withCheckedContinuation { continuation in
-            let schedule = publishes.withLock { q -> Bool in
-                q.pending.append(PendingPublish(messages: messages, timeoutMilliseconds: timeoutMilliseconds, continuation: continuation))
-                if q.draining { return false }
-                q.draining = true
-                return true
-            }
-            if schedule { queue.async { self.drainPublishes() } }
+            let pending = PendingPublish(messages: messages, timeoutMilliseconds: timeoutMilliseconds, continuation: continuation)
+            if publishes.add(pending) { queue.async { self.drainPublishes() } }
         }
     }
 
@@ -222,21 +217,12 @@ public final class AMQPConnection: Sendable {
             }
         }
     }
-    private struct PublishQueue: Sendable {
-        var pending: [PendingPublish] = []
-        var draining = false
-    }
 
     /// On `queue`: publishes every pending message, then settles them from the confirms, until
     /// nothing is pending.
     private func drainPublishes() {
         while true {
-            let batch = publishes.withLock { q -> [PendingPublish] in
-                let batch = q.pending
-                q.pending.removeAll(keepingCapacity: true)
-                if batch.isEmpty { q.draining = false }
-                return batch
-            }
+            let batch = publishes.takeAll()
             if batch.isEmpty { return }
             let messages = batch.flatMap(\.messages)
             var results = publishAndConfirm(messages, timeoutMilliseconds: batch.map(\.timeoutMilliseconds).max() ?? 5000)[...]

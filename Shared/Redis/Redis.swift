@@ -2,6 +2,7 @@ import CHiredis
 import Dispatch
 import Foundation
 import Logging
+import Pooling
 import Synchronization
 import ServiceLifecycle
 
@@ -87,13 +88,12 @@ final class RedisContextHandle: @unchecked Sendable {
 public final class RedisConnection: Sendable {
     private let handle: RedisContextHandle
     private let queue: DispatchQueue
-    private typealias Pending = (command: [UInt8], continuation: CheckedContinuation<RESPValue, any Error>)
-    private struct Pipeline {
-        var pending: [Pending] = []
-        var draining = false
-        var broken = false
+    private struct Pending: Sendable {
+        let command: [UInt8]
+        let continuation: CheckedContinuation<RESPValue, any Error>
     }
-    private let pipeline = Mutex(Pipeline())
+    private let pending = BatchQueue<Pending>()
+    private let broken = Atomic<Bool>(false)
 
     /// Connects to `host:port` with a timeout, selecting database `database`.
     public static func connect(host: String, port: Int, password: String? = nil, database: Int = 0, timeoutMilliseconds: Int = 2000) async throws -> RedisConnection {
@@ -123,19 +123,13 @@ public final class RedisConnection: Sendable {
     }
 
     /// True after an I/O or protocol error: the pool replaces the connection.
-    public var isBroken: Bool { pipeline.withLock { $0.broken } }
+    public var isBroken: Bool { broken.load(ordering: .acquiring) }
 
     /// Sends one command given as an argument array (`["SET", key, value]`).
     public func send(_ arguments: [String]) async throws -> RESPValue {
         let command = Self.encode(arguments)
         return try await withCheckedThrowingContinuation { continuation in
-            let schedule = pipeline.withLock { p -> Bool in
-                p.pending.append((command, continuation))
-                if p.draining { return false }
-                p.draining = true
-                return true
-            }
-            if schedule { queue.async { self.drain() } }
+            if pending.add(Pending(command: command, continuation: continuation)) { queue.async { self.drain() } }
         }
     }
 
@@ -160,12 +154,7 @@ public final class RedisConnection: Sendable {
     /// On `queue`: writes every pending command, then reads their replies, until none is left.
     private func drain() {
         while true {
-            let batch = pipeline.withLock { p -> [Pending] in
-                let batch = p.pending
-                p.pending.removeAll(keepingCapacity: true)
-                if batch.isEmpty { p.draining = false }
-                return batch
-            }
+            let batch = pending.takeAll()
             if batch.isEmpty { return }
             if handle.isBroken {
                 fail(batch[...], RedisError(kind: .connection, message: handle.errorMessage))
@@ -196,7 +185,7 @@ public final class RedisConnection: Sendable {
 
     /// Fails `items` and marks the connection broken (the replies no longer line up).
     private func fail(_ items: ArraySlice<Pending>, _ error: RedisError) {
-        pipeline.withLock { $0.broken = true }
+        broken.store(true, ordering: .releasing)
         for item in items { item.continuation.resume(throwing: error) }
     }
 
