@@ -93,8 +93,7 @@ package final class OutboxRelay: Service, Sendable {
                 sent.append(try row.decode("id"))
             }
             if !sent.isEmpty {
-                let ids = "{" + sent.map(String.init).joined(separator: ",") + "}"
-                try await connection.query("UPDATE outbox SET sent_at = now() WHERE id = ANY(\(ids)::bigint[])")
+                try await connection.query("UPDATE outbox SET sent_at = now() WHERE id = ANY(\(sent)::bigint[])")
             }
             return sent.count
         }

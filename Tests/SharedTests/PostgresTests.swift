@@ -27,6 +27,19 @@ struct PostgresTests {
         #expect(try row.decodeIfPresent("nothing", as: String.self) == nil)
     }
 
+    @Test("an array parameter keeps every element whole: commas, quotes, backslashes, braces, NULL as text, spaces, empty")
+    func arrayParameters() async throws {
+        let pool = try await TestServers.postgres()
+        let texts = ["a,b", "say \"hi\"", "back\\slash", "{x}", "NULL", " padded ", "", "谷粒"]
+        let rows = try await pool.query("SELECT t FROM unnest(\(texts)::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n").rows
+        #expect(try rows.map { try $0.decode("t", as: String.self) } == texts)
+        let ids: [Int64] = [3, -1, Int64.max]
+        let sum = try await pool.query("SELECT count(*) AS n FROM unnest(\(ids)::bigint[]) AS v WHERE v = ANY(\(ids)::bigint[])").rows[0]
+        #expect(try sum.decode("n", as: Int64.self) == 3)
+        let none = try await pool.query("SELECT cardinality(\([Int64]())::bigint[]) AS n").rows[0]
+        #expect(try none.decode("n", as: Int64.self) == 0)
+    }
+
     @Test("a transaction whose body throws leaves no row")
     func rollbackOnThrow() async throws {
         let pool = try await TestServers.postgres()

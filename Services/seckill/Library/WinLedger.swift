@@ -91,11 +91,10 @@ package final class WinLedger: Service, Sendable {
 
     /// One statement for the whole batch: the columns as arrays, unnested into rows.
     private func write(_ wins: [Win]) async throws {
-        func array<T>(_ values: [T]) -> String { "{" + values.map { "\($0)" }.joined(separator: ",") + "}" }
         try await postgres.query("""
             INSERT INTO sms_seckill_win (order_sn, session_id, sku_id, user_id, count)
-            SELECT * FROM unnest(\(array(wins.map(\.orderSn)))::varchar[], \(array(wins.map(\.sessionID)))::bigint[],
-                                 \(array(wins.map(\.sku)))::bigint[], \(array(wins.map(\.buyer)))::bigint[], \(array(wins.map(\.count)))::int[])
+            SELECT * FROM unnest(\(wins.map(\.orderSn))::varchar[], \(wins.map(\.sessionID))::bigint[],
+                                 \(wins.map(\.sku))::bigint[], \(wins.map(\.buyer))::bigint[], \(wins.map(\.count))::int[])
             """)
     }
 }
