@@ -1,7 +1,10 @@
--- wrk script: each request is a flash-sale attempt by the next buyer (a JWT per line in
--- $TOKENS), POST /miaosha/$SKU; counts the ResponseVo codes.
+-- wrk script for both runs of deploy/bench/seckill: each request is POST $TARGET_PATH by the next
+-- buyer (a JWT per line in $TOKENS); counts the ResponseVo codes (or "http<status>" without one).
+-- The flash sale uses TARGET_PATH=/miaosha/<sku>; the hello baseline uses /hello with the very
+-- same requests and script work, so the two runs differ only in the server's route.
 local tokens = {}
 local counter = 0
+local path = os.getenv("TARGET_PATH")
 codes = {}
 local threads = {}
 
@@ -19,7 +22,7 @@ end
 function request()
   counter = counter + 1
   local token = tokens[(counter % #tokens) + 1]
-  return wrk.format("POST", "/miaosha/" .. os.getenv("SKU"), { ["Authorization"] = "Bearer " .. token }, "")
+  return wrk.format("POST", path, { ["Authorization"] = "Bearer " .. token }, "")
 end
 
 function response(status, headers, body)
