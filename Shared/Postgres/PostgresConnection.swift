@@ -78,6 +78,10 @@ public final class PostgresConnection: Sendable {
 
     private static func execute(_ handle: PGConnectionHandle, _ query: PostgresQuery) throws -> PostgresResult {
         let binds = query.binds
+        // libpq takes C strings: a NUL would silently cut the value short. Refuse it instead.
+        if binds.contains(where: { $0?.utf8.contains(0) == true }) {
+            throw PostgresError(kind: .invalidParameter, sqlState: nil, message: "a parameter holds a NUL character")
+        }
         // Keep the C strings alive for the duration of PQexecParams.
         var cStrings: [UnsafeMutablePointer<CChar>?] = binds.map { $0.map { strdup($0)! } }
         defer { cStrings.forEach { free($0) } }

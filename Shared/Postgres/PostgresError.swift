@@ -9,12 +9,20 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         case decoding
         /// The pool was shut down.
         case poolClosed
+        /// A parameter cannot be sent as given (a NUL character); nothing was sent.
+        case invalidParameter
     }
 
     public let kind: Kind
     /// The five-character SQLSTATE for `.server` errors (e.g. `23505` unique violation).
     public let sqlState: String?
     public let message: String
+
+    public init(kind: Kind, sqlState: String?, message: String) {
+        self.kind = kind
+        self.sqlState = sqlState
+        self.message = message
+    }
 
     public var description: String {
         "PostgresError(\(kind)\(sqlState.map { ", sqlstate=\($0)" } ?? "")): \(message)"

@@ -29,18 +29,21 @@ package final class BuyerAuthenticator: Sendable {
         return String(Substring(header.utf8[token.startIndex..<end]))
     }
 
-    /// The member id, or an HTTP 401 with the reason.
-    package func buyer(of request: Request) throws -> Int64 {
+    /// Who is logged in, and whether the token came from the cookie (the CSRF rule needs that);
+    /// a 401 when nobody is.
+    package func login(of request: Request) throws -> (buyer: Int64, fromCookie: Bool) {
         var token: String?
+        var fromCookie = false
         if let header = request.headers[.authorization], let bearer = Self.bearerToken(header) {
             token = bearer
         } else if let cookie = request.cookies["GMALL-TOKEN"] {
             token = cookie.value
+            fromCookie = true
         }
-        guard let token, !token.isEmpty else { throw HTTPError(.unauthorized, message: "login required") }
+        guard let token, !token.isEmpty else { throw ShopError.unauthorized("login required") }
         let now = Date()
         if let claims = verified.withLock({ $0[token] }), claims.expiresAt.addingTimeInterval(verifier.leeway) > now {
-            return claims.userID
+            return (claims.userID, fromCookie)
         }
         do {
             let claims = try verifier.verify(token, now: now)
@@ -48,9 +51,9 @@ package final class BuyerAuthenticator: Sendable {
                 if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
                 cache[token] = claims
             }
-            return claims.userID
+            return (claims.userID, fromCookie)
         } catch {
-            throw HTTPError(.unauthorized, message: "invalid token: \(error)")
+            throw ShopError.unauthorized("invalid token")
         }
     }
 }

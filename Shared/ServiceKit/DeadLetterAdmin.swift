@@ -16,21 +16,18 @@ extension Router where Context == ShopRequestContext {
     /// - `GET  /<service>/admin/dlq`: ready messages per dead-letter queue
     /// - `GET  /<service>/admin/dlq/<QUEUE>.dlq?limit=20`: look at messages (they stay queued)
     /// - `POST /<service>/admin/dlq/<QUEUE>.dlq/replay`: publish each back to its route, with confirms
+    /// On the internal listener only, behind `AdminAuthMiddleware`.
     package func addDeadLetterAdmin(service: String, infrastructure: Infrastructure, token: String?) {
         let endpoint = infrastructure.config.amqp
-        @Sendable func authorize(_ request: Request) throws {
-            guard let token, !token.isEmpty else { throw HTTPError(.forbidden, message: "admin endpoints are disabled: set GMALL_ADMIN_TOKEN") }
-            guard request.headers[.init("X-Admin-Token")!] == token else { throw HTTPError(.forbidden, message: "bad admin token") }
-        }
         @Sendable func route(_ context: ShopRequestContext) throws -> Messaging.Route {
             let queue = try context.parameters.require("queue")
             guard let route = Messaging.consumed.first(where: { $0.deadLetterQueue == queue }) else {
-                throw HTTPError(.notFound, message: "no dead-letter queue \(queue)")
+                throw ShopError.notFound("no dead-letter queue \(queue.prefix(80))")
             }
             return route
         }
-        get("/\(service)/admin/dlq") { request, _ -> Response in
-            try authorize(request)
+        let admin = group("/\(service)/admin").add(middleware: AdminAuthMiddleware(token: token))
+        admin.get("dlq") { _, _ -> Response in
             let connection = try await AMQPConnection.connect(endpoint)
             var counts: [String: Int] = [:]
             do {
@@ -42,10 +39,9 @@ extension Router where Context == ShopRequestContext {
             await connection.close()
             return try ShopJSON.response(ResponseVo.ok(counts))
         }
-        get("/\(service)/admin/dlq/:queue") { request, context -> Response in
-            try authorize(request)
+        admin.get("dlq/:queue") { request, context -> Response in
             let route = try route(context)
-            let limit = min(request.uri.queryParameters.get("limit", as: Int.self) ?? 20, 500)
+            let limit = max(1, min(request.uri.queryParameters.get("limit", as: Int.self) ?? 20, 500))
             // Messages taken with basic.get and never acked go back to the queue when the connection closes.
             let connection = try await AMQPConnection.connect(endpoint)
             var letters: [DeadLetterView] = []
@@ -57,12 +53,14 @@ extension Router where Context == ShopRequestContext {
             await connection.close()
             return try ShopJSON.response(ResponseVo.ok(letters))
         }
-        post("/\(service)/admin/dlq/:queue/replay") { request, context -> Response in
-            try authorize(request)
+        admin.post("dlq/:queue/replay") { _, context -> Response in
             let route = try route(context)
             let connection = try await AMQPConnection.connect(endpoint)
             var replayed = 0
-            while let d = try await connection.get(queue: route.deadLetterQueue) {
+            // Only the messages present now: one that fails again and comes back is not replayed
+            // in a loop by this same call.
+            let present = try await connection.messageCount(queue: route.deadLetterQueue)
+            while replayed < present, let d = try await connection.get(queue: route.deadLetterQueue) {
                 try await infrastructure.publisher.publish(AMQPMessage(
                     exchange: Messaging.exchange, routingKey: route.routingKey, body: d.body,
                     messageID: d.messageID ?? UUID().uuidString, headers: ["x-replayed-from": route.deadLetterQueue]))

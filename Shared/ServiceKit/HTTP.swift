@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// The process-wide Prometheus registry behind swift-metrics (bootstrapped once).
 public enum MetricsExport {
@@ -14,33 +15,56 @@ public enum MetricsExport {
     }()
 }
 
-/// The request context of every service: small bodies only (64 KiB; larger ones get 413).
-public struct ShopRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public init(source: Source) { coreContext = .init(source: source) }
-    public var maxUploadSize: Int { 64 * 1024 }
-}
-
 extension Router where Context == ShopRequestContext {
-    /// Adds `GET /health` and `GET /metrics`, also under `/<service>/` for the gateway.
-    public func addOperationalRoutes(service: String, infrastructure: Infrastructure) {
-        _ = MetricsExport.registry
+    /// The public listener's health: `GET /health` and `GET /<service>/health` answer
+    /// `{"status":"UP"}` (200) or `{"status":"DOWN"}` (503), no more: which dependency failed, and
+    /// how, is for operators (internal listener). Checked at most once a second, however many ask.
+    package func addPublicHealth(service: String, infrastructure: Infrastructure) {
+        let cached = CachedHealth(infrastructure: infrastructure)
         let health: @Sendable (Request, ShopRequestContext) async throws -> Response = { _, _ in
-            let report = await infrastructure.health()
-            let body = try ShopJSON.encoder.encode(report)
-            return Response(
-                status: report.isHealthy ? .ok : .serviceUnavailable,
-                headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            let healthy = await cached.isHealthy()
+            var response = try ShopJSON.json(["status": healthy ? "UP" : "DOWN"], status: healthy ? .ok : .serviceUnavailable)
+            if !healthy { response.headers[.retryAfter] = "5" }
+            return response
         }
-        let metrics: @Sendable (Request, ShopRequestContext) async throws -> Response = { _, _ in
+        get("/health", use: health)
+        get("/\(service)/health", use: health)
+    }
+
+    /// The internal listener's operational routes: `GET /health/live` (the process answers),
+    /// `GET /health/ready` and `GET /health` (every dependency checked now, with the driver's error
+    /// text), `GET /metrics` (Prometheus).
+    package func addInternalOperations(infrastructure: Infrastructure) {
+        _ = MetricsExport.registry
+        let ready: @Sendable (Request, ShopRequestContext) async throws -> Response = { _, _ in
+            let report = await infrastructure.health()
+            return try ShopJSON.json(report, status: report.isHealthy ? .ok : .serviceUnavailable)
+        }
+        get("/health", use: ready)
+        get("/health/ready", use: ready)
+        get("/health/live") { _, _ in try ShopJSON.json(["status": "UP"]) }
+        get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: MetricsExport.registry.emitToBuffer())))
         }
-        get("/health", use: health)
-        get("/\(service)/health", use: health)
-        get("/metrics", use: metrics)
-        get("/\(service)/metrics", use: metrics)
+    }
+}
+
+/// The last health answer, reused for a second: a crowd (or an attacker) polling the public health
+/// route costs the dependencies one check a second.
+final class CachedHealth: Sendable {
+    let infrastructure: Infrastructure
+    private let last = Mutex<(at: ContinuousClock.Instant, healthy: Bool)?>(nil)
+
+    init(infrastructure: Infrastructure) { self.infrastructure = infrastructure }
+
+    func isHealthy() async -> Bool {
+        let now = ContinuousClock.now
+        if let last = last.withLock({ $0 }), now - last.at < .seconds(1) { return last.healthy }
+        let healthy = await infrastructure.health().isHealthy
+        last.withLock { $0 = (now, healthy) }
+        return healthy
     }
 }
 
@@ -55,17 +79,28 @@ public func makeLogger(label: String, level: String) -> Logger {
 /// across modules left stale executables after incremental builds (a crash at start).
 public typealias ShopApplication = Application<RouterResponder<ShopRequestContext>>
 
-/// Assembles a service's application: its router (with health and metrics added), the
-/// infrastructure's pools and publisher first, then `services` (consumers, relays, jobs).
+/// Assembles a service's application: the public listener (`GMALL_HTTP_HOST`/`PORT`: what the
+/// gateway may route to, plus its UP/DOWN health) and the internal listener
+/// (`GMALL_INTERNAL_HOST`/`PORT`: service-to-service calls, operator endpoints, health details,
+/// metrics), which deployments never publish. The infrastructure's pools and publisher start first,
+/// then the internal listener, then `services` (consumers, relays, jobs).
 public func makeShopApplication(
-    name: String, infrastructure: Infrastructure, router: Router<ShopRequestContext>,
-    services: [any Service] = [], logger: Logger
+    name: String, infrastructure: Infrastructure, publicRouter: Router<ShopRequestContext>,
+    internalRouter: Router<ShopRequestContext>, services: [any Service] = [], logger: Logger
 ) -> ShopApplication {
-    router.addOperationalRoutes(service: name, infrastructure: infrastructure)
-    router.middlewares.add(MetricsMiddleware())
+    publicRouter.addPublicHealth(service: name, infrastructure: infrastructure)
+    internalRouter.addInternalOperations(infrastructure: infrastructure)
+    let config = infrastructure.config
+    let internalListener = Application(
+        router: internalRouter,
+        configuration: .init(address: .hostname(config.internalHost, port: config.internalPort), serverName: name),
+        logger: logger)
+    if config.serviceKey == nil {
+        logger.error("service.key.missing", metadata: ["config.key": "GMALL_SERVICE_KEY"])
+    }
     return Application(
-        router: router,
-        configuration: .init(address: .hostname(infrastructure.config.httpHost, port: infrastructure.config.httpPort), serverName: name),
-        services: infrastructure.services + services,
+        router: publicRouter,
+        configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: name),
+        services: infrastructure.services + [internalListener] + services,
         logger: logger)
 }

@@ -23,6 +23,13 @@ package enum ShopJSON {
             body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(vo))))
     }
 
+    /// Any `Encodable` as JSON (health reports).
+    package static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
     /// An HTML page.
     package static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -4,8 +4,14 @@ import Foundation
 /// What every service reads from its environment, with local-cluster defaults.
 ///
 /// Keys and defaults:
-/// - `GMALL_HTTP_HOST` = `127.0.0.1`; `GMALL_HTTP_PORT` = the service's port (payment 18092,
-///   oms 18091, wms 18093, seckill 18094)
+/// - `GMALL_HTTP_HOST` = `127.0.0.1`; `GMALL_HTTP_PORT` = the service's public port (payment 18092,
+///   oms 18091, wms 18093, seckill 18094): the routes the gateway may expose
+/// - `GMALL_INTERNAL_HOST` = `127.0.0.1`; `GMALL_INTERNAL_PORT` = the public port + 1000 (payment
+///   19092, oms 19091, wms 19093, seckill 19094 by default): service calls, admin, health details, metrics;
+///   never published
+/// - `GMALL_SERVICE_KEY` (secret, at least 32 bytes) or `GMALL_SERVICE_KEY_FILE` =
+///   `$GMALL_KEYS/service.key`: the key service tokens are signed with (the same in every service)
+/// - `GMALL_KEYS` = `<repository>/.cluster/keys` (dev keys made by `deploy/local/up`)
 /// - `GMALL_PG_URL` = `$GMALL_PG_BASE_URL/<service database>`, base `postgresql://postgres@127.0.0.1:55432` (secret: may
 ///   carry a password); `GMALL_PG_POOL_SIZE` = 8
 /// - `GMALL_REDIS_HOST` = `127.0.0.1`, `GMALL_REDIS_PORT` = 56379, `GMALL_REDIS_PASSWORD`
@@ -18,6 +24,12 @@ import Foundation
 public struct ServiceConfig: Sendable {
     public var httpHost: String
     public var httpPort: Int
+    public var internalHost: String
+    public var internalPort: Int
+    /// Secret: signs and checks service tokens; nil when missing or too short (then every
+    /// credentialed call is refused, and the service logs `service.key.missing` at start).
+    public var serviceKey: [UInt8]?
+    public var keysDirectory: String
     public var postgresURL: String
     public var postgresPoolSize: Int
     public var redisHost: String
@@ -35,6 +47,12 @@ public struct ServiceConfig: Sendable {
         let env = ProcessEnvironment(values: environment)
         httpHost = env["GMALL_HTTP_HOST"] ?? "127.0.0.1"
         httpPort = env.int("GMALL_HTTP_PORT") ?? defaultPort
+        internalHost = env["GMALL_INTERNAL_HOST"] ?? "127.0.0.1"
+        internalPort = env.int("GMALL_INTERNAL_PORT") ?? httpPort + 1000
+        keysDirectory = env["GMALL_KEYS"] ?? Self.repositoryRoot + "/.cluster/keys"
+        let key = (try? env.secretOrFile("GMALL_SERVICE_KEY", default: keysDirectory + "/service.key"))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        serviceKey = key.flatMap { $0.utf8.count >= ServiceToken.minimumKeyBytes ? Array($0.utf8) : nil }
         postgresURL = env["GMALL_PG_URL"] ?? Self.localPostgresURL(database: database, environment: env)
         postgresPoolSize = env.int("GMALL_PG_POOL_SIZE") ?? 8
         redisHost = env["GMALL_REDIS_HOST"] ?? "127.0.0.1"

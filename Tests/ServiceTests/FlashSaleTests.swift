@@ -17,7 +17,7 @@ func openSession(stock: Int, limit: Int = 1, price: String = "9.90", startsIn: T
     let start = Date().addingTimeInterval(startsIn), end = start.addingTimeInterval(lasts)
     let body = #"{"skuId":\#(sku),"skuName":"秒杀测试","price":"\#(price)","stock":\#(stock),"limit":\#(limit),"startTime":"\#(ISO8601DateFormatter().string(from: start))","endTime":"\#(ISO8601DateFormatter().string(from: end))"}"#
     let request = try await HTTP.send(
-        TestCluster.seckill + "/seckill/admin/sessions", method: .POST,
+        TestCluster.seckillInternal + "/seckill/admin/sessions", method: .POST,
         headers: [("Content-Type", "application/json"), ("X-Admin-Token", TestCluster.adminToken)], body: body)
     guard request.status == .ok else { throw ClusterError("open session: \(request.status) \(request.body)") }
     let vo = try ShopJSON.decoder.decode(ResponseVo<SessionView>.self, from: Data(request.body.utf8))
@@ -123,7 +123,7 @@ struct FlashSaleTests {
         for _ in 0..<15 { statuses.append(try await attempt(sku: sku, buyer: buyer).status) }
         #expect(statuses.contains(429))
         let token = try TestKeys.jwtSigner.token(userID: buyer)
-        let reply = try await HTTP.send(TestCluster.seckill + "/miaosha/\(sku)", method: .GET, headers: [("Authorization", "Bearer \(token)")], body: nil)
+        let reply = try await HTTP.send(TestCluster.seckill + "/miaosha/\(sku)", method: .POST, headers: [("Authorization", "Bearer \(token)")], body: nil)
         #expect(reply.status == .tooManyRequests)
         #expect(Int(reply.header("Retry-After") ?? "") ?? 0 >= 1)
     }

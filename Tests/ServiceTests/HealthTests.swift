@@ -14,28 +14,42 @@ struct Health: Decodable {
 struct HealthTests {
     init() async throws { try await TestCluster.shared.start() }
 
-    func expectHealthy(_ base: String, service: String) async throws {
+    /// seckill may be mid-restart in another suite: give it a moment.
+    func healthy(_ url: String) async throws -> HTTP.Reply {
+        var reply = try await HTTP.get(url)
+        for _ in 0..<20 where reply.status != .ok {
+            try await Task.sleep(for: .milliseconds(250))
+            reply = try await HTTP.get(url)
+        }
+        return reply
+    }
+
+    /// The public listener says UP and nothing more; the internal one names every dependency,
+    /// answers liveness and readiness, and serves the metrics.
+    func expectHealthy(_ base: String, internal: String, service: String) async throws {
         for path in ["/health", "/\(service)/health"] {
-            // seckill may be mid-restart in another suite: give it a moment.
-            var reply = try await HTTP.get(base + path)
-            for _ in 0..<20 where reply.status != .ok {
-                try await Task.sleep(for: .milliseconds(250))
-                reply = try await HTTP.get(base + path)
-            }
+            let reply = try await healthy(base + path)
             #expect(reply.status == .ok, "\(service) \(path): \(reply.body)")
+            #expect(reply.body == #"{"status":"UP"}"#)
+        }
+        for path in ["/health", "/health/ready"] {
+            let reply = try await healthy(`internal` + path)
+            #expect(reply.status == .ok, "\(service) internal \(path): \(reply.body)")
             let health = try JSONDecoder().decode(Health.self, from: Data(reply.body.utf8))
             #expect(health.status == "UP")
             #expect(Set(health.checks.keys) == ["postgres", "redis", "rabbitmq"])
         }
-        let metrics = try await HTTP.get(base + "/metrics")
+        #expect(try await HTTP.get(`internal` + "/health/live").status == .ok)
+        let metrics = try await HTTP.get(`internal` + "/metrics")
         #expect(metrics.status == .ok)
         #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+        #expect(try await HTTP.get(base + "/metrics").status == .notFound)
     }
 
-    @Test("payment") func payment() async throws { try await expectHealthy(TestCluster.payment, service: "payment") }
-    @Test("oms") func oms() async throws { try await expectHealthy(TestCluster.oms, service: "oms") }
-    @Test("wms") func wms() async throws { try await expectHealthy(TestCluster.wms, service: "wms") }
-    @Test("seckill") func seckill() async throws { try await expectHealthy(TestCluster.seckill, service: "seckill") }
+    @Test("payment") func payment() async throws { try await expectHealthy(TestCluster.payment, internal: TestCluster.paymentInternal, service: "payment") }
+    @Test("oms") func oms() async throws { try await expectHealthy(TestCluster.oms, internal: TestCluster.omsInternal, service: "oms") }
+    @Test("wms") func wms() async throws { try await expectHealthy(TestCluster.wms, internal: TestCluster.wmsInternal, service: "wms") }
+    @Test("seckill") func seckill() async throws { try await expectHealthy(TestCluster.seckill, internal: TestCluster.seckillInternal, service: "seckill") }
 
     @Test("a service whose database is unreachable reports DOWN with 503, not a crash")
     func downWhenDatabaseGone() async throws {

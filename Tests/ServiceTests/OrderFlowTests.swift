@@ -24,9 +24,15 @@ struct SkuState: Equatable {
 }
 
 func lockStock(orderSn: String, sku: Int64, count: Int) async throws -> HTTP.Reply {
-    try await HTTP.post(
-        TestCluster.wms + "/wms/lock", form: #"{"orderSn":"\#(orderSn)","items":[{"skuId":\#(sku),"count":\#(count)}]}"#,
-        contentType: "application/json")
+    try await wmsCall("/wms/lock", #"{"orderSn":"\#(orderSn)","items":[{"skuId":\#(sku),"count":\#(count)}]}"#)
+}
+
+/// A call to wms's internal listener as oms makes it (a service token), or as `caller`, or with
+/// no token at all (`caller: nil`).
+func wmsCall(_ path: String, _ body: String, caller: String? = "oms") async throws -> HTTP.Reply {
+    var headers = [("Content-Type", "application/json")]
+    if let caller { headers.append((ServiceToken.header, TestCluster.serviceToken(caller))) }
+    return try await HTTP.send(TestCluster.wmsInternal + path, method: .POST, headers: headers, body: body)
 }
 
 /// Publishes to the shop's exchange with confirms, as the outbox relays do.
@@ -180,12 +186,12 @@ struct OrderFlowTests {
     func allOrNothing() async throws {
         let plenty = try await newSku(stock: 10), scarce = try await newSku(stock: 1)
         let both = #"{"orderSn":"AON-\#(plenty)","items":[{"skuId":\#(plenty),"count":3},{"skuId":\#(scarce),"count":2}]}"#
-        #expect(try await HTTP.post(TestCluster.wms + "/wms/lock", form: both, contentType: "application/json").status == .conflict)
+        #expect(try await wmsCall("/wms/lock", both).status == .conflict)
         #expect(try await SkuState.of(plenty).locked == 0)
         #expect(try await lockStock(orderSn: "TWICE-\(plenty)", sku: plenty, count: 3).status == .ok)
         #expect(try await lockStock(orderSn: "TWICE-\(plenty)", sku: plenty, count: 3).status == .ok)
         #expect(try await SkuState.of(plenty).locked == 3)
-        #expect(try await HTTP.post(TestCluster.wms + "/wms/lock", form: "{nope", contentType: "application/json").status == .badRequest)
+        #expect(try await wmsCall("/wms/lock", "{nope").status == .badRequest)
     }
 
     @Test("an oversized body is refused with 413 and nothing is locked")
@@ -193,7 +199,7 @@ struct OrderFlowTests {
         let sku = try await newSku(stock: 10)
         let padding = String(repeating: " ", count: 70_000)
         let body = #"{"orderSn":"BIG-\#(sku)","items":[{"skuId":\#(sku),"count":1}]}"# + padding
-        #expect(try await HTTP.post(TestCluster.wms + "/wms/lock", form: body, contentType: "application/json").status == .payloadTooLarge)
+        #expect(try await wmsCall("/wms/lock", body).status == .payloadTooLarge)
         #expect(try await SkuState.of(sku).locked == 0)
     }
 
@@ -203,10 +209,12 @@ struct OrderFlowTests {
         try await testPublisher.publish(AMQPMessage(exchange: Messaging.exchange, routingKey: Messaging.boundPlus.routingKey, body: Array("not json".utf8), messageID: id))
         let listed = try await eventually {
             let reply = try await HTTP.get(
-                TestCluster.oms + "/oms/admin/dlq/BOUND-PLUS-QUEUE.dlq?limit=500", headers: [("X-Admin-Token", TestCluster.adminToken)])
+                TestCluster.omsInternal + "/oms/admin/dlq/BOUND-PLUS-QUEUE.dlq?limit=500", headers: [("X-Admin-Token", TestCluster.adminToken)])
             return reply.body.contains(id) && reply.body.contains("malformed bound.plus payload")
         }
         #expect(listed)
-        #expect(try await HTTP.get(TestCluster.oms + "/oms/admin/dlq").status == .forbidden)
+        #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/admin/dlq").status == .forbidden)
+        #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/admin/dlq", headers: [("X-Admin-Token", "not-" + TestCluster.adminToken)]).status == .forbidden)
+        #expect(try await HTTP.get(TestCluster.oms + "/oms/admin/dlq", headers: [("X-Admin-Token", TestCluster.adminToken)]).status == .notFound)
     }
 }

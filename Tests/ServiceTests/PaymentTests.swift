@@ -19,6 +19,11 @@ func pagePayForm(orderSn: String, buyer: Int64 = 1001) async throws -> (HTTP.Rep
     return (reply, fields)
 }
 
+/// `buyer`'s login header.
+func bearer(_ buyer: Int64) throws -> [(String, String)] {
+    [("Authorization", "Bearer \(try TestKeys.jwtSigner.token(userID: buyer))")]
+}
+
 func htmlUnescape(_ s: String) -> String {
     var out = s
     for (entity, char) in [("&quot;", "\""), ("&#39;", "'"), ("&lt;", "<"), ("&gt;", ">"), ("&#x2F;", "/"), ("&#x3D;", "="), ("&#x60;", "`"), ("&amp;", "&")] {
@@ -57,10 +62,10 @@ struct PaymentState: Equatable {
 struct PagePayTests {
     init() async throws { try await TestCluster.shared.start() }
 
-    @Test("pay.html shows the order's number, amount and items, HTML-escaped")
+    @Test("pay.html shows the buyer's own order's number, amount and items, HTML-escaped")
     func payPage() async throws {
-        let orderSn = try await Databases.newOrder(price: "12.34", quantity: 3)
-        let reply = try await HTTP.get(TestCluster.payment + "/pay.html?orderToken=\(orderSn)")
+        let orderSn = try await Databases.newOrder(member: 1001, price: "12.34", quantity: 3)
+        let reply = try await HTTP.get(TestCluster.payment + "/pay.html?orderToken=\(orderSn)", headers: try bearer(1001))
         #expect(reply.status == .ok)
         #expect(reply.body.contains(orderSn))
         #expect(reply.body.contains("¥37.02"))
@@ -69,7 +74,7 @@ struct PagePayTests {
 
     @Test("pay.html for an unknown order is a 404 page")
     func unknownOrder() async throws {
-        let reply = try await HTTP.get(TestCluster.payment + "/pay.html?orderToken=NO-SUCH-ORDER")
+        let reply = try await HTTP.get(TestCluster.payment + "/pay.html?orderToken=NO-SUCH-ORDER", headers: try bearer(1001))
         #expect(reply.status == .notFound)
         #expect(reply.body.contains("<html"))
     }
@@ -85,7 +90,8 @@ struct PagePayTests {
         #expect(fields["timestamp"]?.range(of: #"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"#, options: .regularExpression) != nil)
         let merchant = try RSAPublicKey(text: TestKeys.merchantPublic)
         #expect(merchant.verifyRSA2(signature: fields["sign"] ?? "", content: AlipaySignContent.request(fields)))
-        let biz = try JSONSerialization.jsonObject(with: Data(fields["biz_content"]!.utf8)) as! [String: String]
+        let bizContent = try #require(fields["biz_content"])
+        let biz = try #require(try JSONSerialization.jsonObject(with: Data(bizContent.utf8)) as? [String: String])
         #expect(biz["out_trade_no"] == orderSn)
         #expect(biz["total_amount"] == "1999.90")
         #expect(biz["product_code"] == "FAST_INSTANT_TRADE_PAY")

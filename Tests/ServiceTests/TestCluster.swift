@@ -46,6 +46,18 @@ actor TestCluster {
     static let adminToken = "test-admin-token"
     static var payment: String { "http://127.0.0.1:\(paymentPort)" }
     static var simulator: String { "http://127.0.0.1:\(simulatorPort)" }
+    /// Each service's internal listener: its public port + 1000.
+    static func `internal`(_ publicPort: Int) -> String { "http://127.0.0.1:\(publicPort + 1000)" }
+    static var omsInternal: String { `internal`(omsPort) }
+    static var wmsInternal: String { `internal`(wmsPort) }
+    static var paymentInternal: String { `internal`(paymentPort) }
+    static var seckillInternal: String { `internal`(seckillPort) }
+    /// The gateway in front of the test services (`deploy/local/servers test-gateway`: the same
+    /// template as every deployment).
+    static let gateway = "http://127.0.0.1:28888"
+    static let serviceKey = "test-service-key-0123456789abcdef0123456789abcdef"
+    /// A service token for `caller`, as the services mint them.
+    static func serviceToken(_ caller: String) -> String { ServiceToken.mint(caller: caller, key: Array(serviceKey.utf8)) }
 
     private var starting: Task<Void, any Error>?
     private var seckill: (group: ServiceGroup, task: Task<Void, any Error>)?
@@ -65,10 +77,11 @@ actor TestCluster {
         env["ALIPAY_SIM_RETRY_SCALE"] = "0.001"
         env["ALIPAY_SIM_PORT"] = String(Self.simulatorPort)
         env["GMALL_JWT_PUBLIC_KEY"] = TestKeys.alipayPublic
-        env["GMALL_OMS_URL"] = "http://127.0.0.1:\(Self.omsPort)"
+        env["GMALL_OMS_URL"] = Self.omsInternal
+        env["GMALL_SERVICE_KEY"] = Self.serviceKey
         env["PAYMENT_QUERY_INTERVAL_SECONDS"] = "1"
         env["PAYMENT_QUERY_MIN_AGE_SECONDS"] = "2"
-        env["GMALL_WMS_URL"] = "http://127.0.0.1:\(Self.wmsPort)"
+        env["GMALL_WMS_URL"] = Self.wmsInternal
         env["GMALL_ADMIN_TOKEN"] = Self.adminToken
         env["SECKILL_PAY_WAIT_MS"] = "1000"
         env["SECKILL_KEEPER_INTERVAL_MS"] = "200"
@@ -86,7 +99,7 @@ actor TestCluster {
         omsEnv["GMALL_HTTP_PORT"] = String(Self.omsPort)
         var paymentEnv = env
         paymentEnv["GMALL_HTTP_PORT"] = String(Self.paymentPort)
-        let oms = try await OrderService.buildApplication(OrderServiceConfig(environment: omsEnv))
+        let oms = try await OrderService.buildApplication(try OrderServiceConfig(environment: omsEnv))
         let payment = try await PaymentService.buildApplication(PaymentServiceConfig(environment: paymentEnv))
         var wmsEnv = env
         wmsEnv["GMALL_HTTP_PORT"] = String(Self.wmsPort)
@@ -95,7 +108,8 @@ actor TestCluster {
         let group = ServiceGroup(configuration: .init(services: [wms, oms, payment, simulator], logger: Logger(label: "test.cluster")))
         Task.detached { try await group.run() }
         try await startSeckill()
-        for url in [Self.wms + "/health", Self.oms + "/health", Self.payment + "/health", Self.simulator + "/health"] {
+        try localServers("test-gateway")
+        for url in [Self.wms + "/health", Self.oms + "/health", Self.payment + "/health", Self.simulator + "/health", Self.gateway + "/payment/health"] {
             var up = false
             for _ in 0..<100 where !up {
                 up = (try? await HTTP.get(url).status) == .ok
@@ -157,10 +171,15 @@ enum HTTP {
     }
 
     static func send(_ url: String, method: HTTPMethod, headers: [(String, String)], body: String?) async throws -> Reply {
+        try await send(url, method: method, headers: headers, bytes: body.map { Array($0.utf8) })
+    }
+
+    /// The body as raw bytes (invalid UTF-8 included).
+    static func send(_ url: String, method: HTTPMethod, headers: [(String, String)], bytes body: [UInt8]?) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (k, v) in headers { request.headers.add(name: k, value: v) }
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 4 << 20)
         return Reply(status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: String(buffer: bytes))

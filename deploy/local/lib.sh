@@ -127,6 +127,10 @@ ensure_keys() {
             openssl pkey -in "$dir/${name}_private.pem" -pubout -out "$dir/${name}_public.pem" 2>/dev/null
         fi
     done
+    # The key the services sign their calls to each other with (service tokens, HMAC-SHA256).
+    if [ ! -f "$dir/service.key" ]; then
+        (umask 077; openssl rand -hex 32 >"$dir/service.key")
+    fi
     ok "dev keys in $dir"
 }
 
@@ -147,21 +151,29 @@ export_service_env() {
     export GMALL_ADMIN_TOKEN
 }
 
-# Renders the gateway template for the local cluster (services on loopback).
+# Renders the gateway template for the local cluster: the services' PUBLIC ports on loopback, the
+# local profile's extras (the Alipay simulator's cashier). Arguments: output file, listen port,
+# and the public ports of payment, oms, wms, seckill and the simulator.
 render_gateway() {
-    local out="$1"
-    sed -e "s/\${PAYMENT_UPSTREAM}/127.0.0.1:18092/" -e "s/\${OMS_UPSTREAM}/127.0.0.1:18091/" \
-        -e "s/\${WMS_UPSTREAM}/127.0.0.1:18093/" -e "s/\${SECKILL_UPSTREAM}/127.0.0.1:18094/" \
-        -e "s/\${ALIPAY_SIM_UPSTREAM}/127.0.0.1:18095/" -e "s/\${GATEWAY_LISTEN}/127.0.0.1:$GATEWAY_PORT/" \
+    local out="$1" listen="${2:-$GATEWAY_PORT}" payment="${3:-18092}" oms="${4:-18091}" wms="${5:-18093}" seckill="${6:-18094}" sim="${7:-18095}"
+    local extras; extras="$(dirname "$out")/gateway-local"
+    mkdir -p "$extras"
+    sed -e "s/\${ALIPAY_SIM_UPSTREAM}/127.0.0.1:$sim/" "$ROOT/deploy/nginx/local/alipay-sim.conf.template" >"$extras/alipay-sim.conf"
+    sed -e "s/\${PAYMENT_UPSTREAM}/127.0.0.1:$payment/" -e "s/\${OMS_UPSTREAM}/127.0.0.1:$oms/" \
+        -e "s/\${WMS_UPSTREAM}/127.0.0.1:$wms/" -e "s/\${SECKILL_UPSTREAM}/127.0.0.1:$seckill/" \
+        -e "s/\${GATEWAY_LISTEN}/127.0.0.1:$listen/" -e "s|\${GATEWAY_TRUSTED_PROXY}|${GATEWAY_TRUSTED_PROXY:-127.0.0.1/32}|" \
+        -e "s|\${GATEWAY_EXTRAS}|$extras|" \
         "$ROOT/deploy/nginx/gateway.conf.template" >"$out"
 }
 
 # nginx as root runs workers as nobody: pid, logs and temp paths live in a folder they can write.
+# Arguments: the folder (default $GMALL_HOME/nginx), then render_gateway's ports.
 nginx_conf() {
-    local dir="$GMALL_HOME/nginx"
+    local dir="${1:-$GMALL_HOME/nginx}"
+    shift || true
     mkdir -p "$dir/logs" "$dir/tmp"
     chmod 777 "$dir/tmp"
-    render_gateway "$dir/gateway.conf"
+    render_gateway "$dir/gateway.conf" "$@"
     cat >"$dir/nginx.conf" <<CONF
 worker_processes 2;
 pid $dir/nginx.pid;
@@ -192,12 +204,26 @@ start_nginx() {
     ok "gateway up"
 }
 
+# A gateway in front of the in-process test cluster (Tests/ServiceTests/TestCluster.swift): the same
+# template, on :28888, to the test services' public ports.
+start_test_gateway() {
+    local dir="$GMALL_HOME/test-nginx" conf
+    conf="$(nginx_conf "$dir" 28888 28092 28091 28093 28094 28095)"
+    nginx -t -q -c "$conf" -p "$dir" || die "test gateway config does not load"
+    if [ -f "$dir/nginx.pid" ] && kill -0 "$(cat "$dir/nginx.pid")" 2>/dev/null; then
+        nginx -c "$conf" -p "$dir" -s reload
+    else
+        nginx -c "$conf" -p "$dir"
+    fi
+}
+
 stop_nginx() {
     local pidfile="$GMALL_HOME/nginx/nginx.pid"
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null && ok "nginx stopped" || true
 }
 
 # name:port of every process `up` starts (the four services, later the Alipay simulator).
+# A service's internal listener is its public port + 1000 (GMALL_INTERNAL_PORT's default).
 SERVICES="${GMALL_SERVICES:-alipay-simulator:18095 oms:18091 wms:18093 payment:18092 seckill:18094}"
 BUILD_CONFIG="${GMALL_BUILD:-debug}"
 

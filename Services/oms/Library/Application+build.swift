@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Postgres
 import ServiceKit
+import Signing
 
 /// Builds the oms service: migrations applied, pools, publisher, consumers and routes.
 public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopApplication {
@@ -13,21 +14,18 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
     let points = PostgresPool(url: config.pointsPostgresURL, maxConnections: config.shared.postgresPoolSize, logger: logger)
     try await Migrator(directory: config.shared.migrationsDirectory + "/" + config.pointsDatabase).migrate(points, logger: logger)
     let orders = OrderStore(postgres: infrastructure.postgres)
-    let router = Router(context: ShopRequestContext.self)
-    router.get("/oms/order/token/:orderSn") { _, context -> Response in
-        let orderSn = try context.parameters.require("orderSn")
-        guard let order = try await orders.find(orderSn: orderSn) else {
-            return try ShopJSON.response(
-                ResponseVo<OrderEntity>(code: ResponseCode.notFound, msg: "order \(orderSn) not found", data: nil), status: .notFound)
-        }
-        return try ShopJSON.response(ResponseVo.ok(order))
-    }
+    let publicRouter = Router.shop()
+    let internalRouter = Router.shop()
+    let routes = OrderRoutes(orders: orders)
+    routes.register(public: publicRouter, buyers: BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey))))
+    routes.register(internal: internalRouter, serviceKey: config.shared.serviceKey)
     let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
     let handlers = OrderMessageHandlers(postgres: infrastructure.postgres, relay: relay, logger: logger)
     let ledger = PointsLedger(postgres: points)
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let flashSale = FlashSaleOrders(
-        postgres: infrastructure.postgres, redis: infrastructure.redis, relay: relay, http: http, wmsURL: config.wmsURL,
+        postgres: infrastructure.postgres, redis: infrastructure.redis, relay: relay,
+        wms: WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "oms", key: config.shared.serviceKey)),
         closeAfterSeconds: config.closeAfterSeconds, logger: logger)
     let consumers = [
         infrastructure.consumer(for: Messaging.orderPay, handler: handlers.orderPaid),
@@ -40,7 +38,7 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
             for: Messaging.secKill, prefetch: max(16, 2 * config.seckillParallelism), parallelism: config.seckillParallelism,
             handler: flashSale.secKill),
     ]
-    router.addDeadLetterAdmin(service: "oms", infrastructure: infrastructure, token: config.shared.adminToken)
+    internalRouter.addDeadLetterAdmin(service: "oms", infrastructure: infrastructure, token: config.shared.adminToken)
     return makeShopApplication(
-        name: "oms", infrastructure: infrastructure, router: router, services: [points, HTTPClientService(client: http), relay] + consumers, logger: logger)
+        name: "oms", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter, services: [points, HTTPClientService(client: http), relay] + consumers, logger: logger)
 }

@@ -1,9 +1,7 @@
 import AMQP
-import AsyncHTTPClient
 import Contracts
 import Foundation
 import Logging
-import NIOCore
 import Postgres
 import Redis
 import ServiceKit
@@ -16,21 +14,21 @@ package struct FlashSaleOrders: Sendable {
     package let postgres: PostgresPool
     package let redis: RedisPool
     package let relay: OutboxRelay
-    package let http: HTTPClient
-    package let wmsURL: String
+    package let wms: WareClient
     /// An unpaid order closes after this (a per-message TTL on `order.create`).
     package let closeAfterSeconds: Int
     package let logger: Logger
 
-    enum LockResult { case locked, shortage }
 
     package func secKill(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
         guard let m = try? delivery.decode(SeckillWon.self), !m.orderSn.isEmpty, m.count > 0, m.userId > 0, m.price.amount > 0,
               let session = m.sessionId
         else { return .deadLetter(reason: "malformed sec.kill payload") }
         do {
-            switch try await lock(m, session: session) {
-            case .shortage:
+            let lock = StockLockRequest(
+                orderSn: m.orderSn, items: [LockLine(skuId: m.skuId, count: m.count)], reservationKey: "seckill-session:\(session)")
+            switch try await wms.lock(lock) {
+            case .shortage, .released:
                 logger.warning("seckill.order.refused", metadata: ["order.sn": "\(m.orderSn)", "reason": "reservation empty"])
                 try await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "soldout")
                 return .ack
@@ -79,24 +77,4 @@ package struct FlashSaleOrders: Sendable {
         NSDecimalRound(&rounded, &value, 0, .down)
         return NSDecimalNumber(decimal: rounded).int64Value
     }
-
-    private func lock(_ m: SeckillWon, session: Int64) async throws -> LockResult {
-        var request = HTTPClientRequest(url: wmsURL + "/wms/lock")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        let body = #"{"orderSn":"\#(m.orderSn)","items":[{"skuId":\#(m.skuId),"count":\#(m.count)}],"reservationKey":"seckill-session:\#(session)"}"#
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await http.execute(request, timeout: .seconds(10))
-        _ = try await response.body.collect(upTo: 1 << 16)
-        switch response.status.code {
-        case 200: return .locked
-        case 409: return .shortage
-        default: throw LockFailure(status: Int(response.status.code))
-        }
-    }
-}
-
-struct LockFailure: Error, CustomStringConvertible {
-    let status: Int
-    var description: String { "wms /wms/lock answered \(status)" }
 }

@@ -69,12 +69,16 @@ package struct OrderMessageHandlers: Sendable {
             try await Outbox.enqueue(
                 OrderRef(orderSn: message.orderSn), route: Messaging.stockUnlock, messageID: "stock.unlock:\(message.orderSn)", on: connection)
             if try row.decode("source_type", as: Int.self) == 1 {
-                let item = try await connection.query("SELECT sku_id, sku_quantity FROM oms_order_item WHERE order_sn = \(message.orderSn) LIMIT 1").rows[0]
-                try await Outbox.enqueue(
-                    SeckillRelease(
-                        orderSn: message.orderSn, skuId: try item.decode("sku_id"), userId: try row.decode("member_id"),
-                        count: try item.decode("sku_quantity"), sessionId: try row.decodeIfPresent("session_id")),
-                    route: Messaging.secRelease, messageID: "sec.release:\(message.orderSn)", on: connection)
+                if let item = try await connection.query("SELECT sku_id, sku_quantity FROM oms_order_item WHERE order_sn = \(message.orderSn) LIMIT 1").first {
+                    try await Outbox.enqueue(
+                        SeckillRelease(
+                            orderSn: message.orderSn, skuId: try item.decode("sku_id"), userId: try row.decode("member_id"),
+                            count: try item.decode("sku_quantity"), sessionId: try row.decodeIfPresent("session_id")),
+                        route: Messaging.secRelease, messageID: "sec.release:\(message.orderSn)", on: connection)
+                } else {
+                    // A flash-sale order always has its line; without one there is no permit to name.
+                    logger.error("order.close.no_items", metadata: ["order.sn": "\(message.orderSn)"])
+                }
             }
             logger.info("order.closed", metadata: ["order.sn": "\(message.orderSn)"])
         }

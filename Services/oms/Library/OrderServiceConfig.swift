@@ -5,7 +5,8 @@ import ServiceKit
 ///
 /// Keys: everything in `ServiceConfig` (HTTP port 18091, database `guli_oms`), and
 /// `GMALL_UMS_PG_URL` (secret) = `postgresql://postgres@127.0.0.1:55432/guli_ums` for the points ledger,
-/// `GMALL_WMS_URL` = `http://127.0.0.1:18093`, `GMALL_ORDER_TIMEOUT_SECONDS` = 1800 (an unpaid order closes),
+/// `GMALL_WMS_URL` = `http://127.0.0.1:19093` (wms's internal listener),
+/// `GMALL_JWT_PUBLIC_KEY` or `GMALL_JWT_PUBLIC_KEY_FILE` = `$GMALL_KEYS/jwt_public.pem` (buyers' logins),, `GMALL_ORDER_TIMEOUT_SECONDS` = 1800 (an unpaid order closes),
 /// `OMS_SECKILL_PARALLELISM` = 8 (flash-sale orders created at once from `sec.kill`).
 public struct OrderServiceConfig: Sendable {
     public var shared: ServiceConfig
@@ -18,13 +19,15 @@ public struct OrderServiceConfig: Sendable {
     public var closeAfterSeconds: Int
     /// How many `sec.kill` messages are turned into orders at once.
     public var seckillParallelism: Int
+    public var jwtPublicKey: String
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
         shared = ServiceConfig(environment: environment, defaultPort: 18091, database: "guli_oms")
         pointsPostgresURL = env["GMALL_UMS_PG_URL"] ?? ServiceConfig.localPostgresURL(database: "guli_ums", environment: env)
-        wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:18093"
+        wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:19093"
         closeAfterSeconds = env.int("GMALL_ORDER_TIMEOUT_SECONDS") ?? 1800
         seckillParallelism = max(1, env.int("OMS_SECKILL_PARALLELISM") ?? 8)
+        jwtPublicKey = try env.secretOrFile("GMALL_JWT_PUBLIC_KEY", default: shared.keysDirectory + "/jwt_public.pem")
     }
 }

@@ -7,7 +7,7 @@ import ServiceKit
 struct App {
     static func main() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
-        let config = OrderServiceConfig()
+        let config = try OrderServiceConfig()
         let app = try await buildApplication(config)
         try await app.runService()
     }

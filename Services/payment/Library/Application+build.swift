@@ -20,15 +20,16 @@ public func buildApplication(_ config: PaymentServiceConfig) async throws -> Sho
     let ledger = PaymentLedger(postgres: infrastructure.postgres, appID: config.appID, sellerID: config.sellerID)
     let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
     let routes = PaymentRoutes(
-        ledger: ledger, gateway: gateway, orders: OrderClient(baseURL: config.omsURL, http: http),
+        ledger: ledger, gateway: gateway, orders: OrderClient(baseURL: config.omsURL, http: http, credential: ServiceCredential(caller: "payment", key: config.shared.serviceKey)),
         verifier: AlipayNotificationVerifier(alipayPublicKey: gateway.alipayPublicKey),
-        buyers: BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey))),
         pages: try PaymentPages(), relay: relay, timeoutMinutes: config.timeoutMinutes)
     let query = ActiveQueryJob(
         ledger: ledger, gateway: gateway, interval: config.queryInterval, minAge: config.queryMinAge, relay: relay, logger: logger)
-    let router = Router(context: ShopRequestContext.self)
-    routes.register(on: router)
+    let publicRouter = Router.shop()
+    routes.register(public: publicRouter, buyers: BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey))))
+    // Internal: health details and metrics only (payment consumes no queue, so it has no DLQ admin).
+    let internalRouter = Router.shop()
     return makeShopApplication(
-        name: "payment", infrastructure: infrastructure, router: router,
+        name: "payment", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter,
         services: [HTTPClientService(client: http), relay, query], logger: logger)
 }

@@ -11,14 +11,16 @@ struct PaymentRoutes: Sendable {
     let gateway: AlipayGateway
     let orders: OrderClient
     let verifier: AlipayNotificationVerifier
-    let buyers: BuyerAuthenticator
     let pages: PaymentPages
     let relay: OutboxRelay
     let timeoutMinutes: Int
 
-    func register(on router: Router<ShopRequestContext>) {
-        router.get("/pay.html", use: payPage)
-        router.get("/alipay.html", use: alipayForm)
+    /// All public: the pages that show or start paying an order need the buyer's login; Alipay's
+    /// notify and return carry Alipay's signature instead.
+    func register(public router: Router<ShopRequestContext>, buyers: BuyerAuthenticator) {
+        let buyer = router.group().add(middleware: BuyerAuthMiddleware(buyers))
+        buyer.get("/pay.html", use: payPage)
+        buyer.get("/alipay.html", use: alipayForm)
         router.post("/pay/success", use: notify)
         router.get("/pay/ok", use: returnPage)
     }
@@ -27,27 +29,37 @@ struct PaymentRoutes: Sendable {
         ShopJSON.html(pages.render("message", ["title": title, "text": text, "refresh": refresh]), status: status)
     }
 
-    /// `GET /pay.html?orderToken=SN`: the choose-a-channel page.
-    @Sendable func payPage(_ request: Request, context: ShopRequestContext) async throws -> Response {
-        guard let orderSn = request.uri.queryParameters.get("orderToken"), !orderSn.isEmpty else {
-            return message("参数错误", "orderToken is required", status: .badRequest)
+    /// The buyer's own order named by `orderToken`; a missing order and another buyer's answer the
+    /// same 404 page.
+    func buyersOrder(_ request: Request, context: ShopRequestContext) async throws -> Result<OrderEntity, PageRefusal> {
+        let buyer = try context.requireBuyer()
+        guard let orderSn = request.uri.queryParameters.get("orderToken"), (try? Input.orderNumber(orderSn)) != nil else {
+            return .failure(PageRefusal(page: message("参数错误", "orderToken must be an order number", status: .badRequest)))
         }
-        guard let order = try await orders.order(orderSn) else {
-            return message("订单不存在", "order \(orderSn) not found", status: .notFound)
+        guard let order = try await orders.order(orderSn), order.userId == buyer else {
+            return .failure(PageRefusal(page: message("订单不存在", "order \(orderSn) not found", status: .notFound)))
+        }
+        return .success(order)
+    }
+
+    /// `GET /pay.html?orderToken=SN`: the choose-a-channel page, for the order's buyer only.
+    @Sendable func payPage(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let order: OrderEntity
+        switch try await buyersOrder(request, context: context) {
+        case .success(let found): order = found
+        case .failure(let refusal): return refusal.page
         }
         return ShopJSON.html(pages.render("pay", PaymentPages.orderContext(order)))
     }
 
     /// `GET /alipay.html?orderToken=SN`: records the payment and answers the auto-submitting form.
     @Sendable func alipayForm(_ request: Request, context: ShopRequestContext) async throws -> Response {
-        let buyer = try buyers.buyer(of: request)
-        guard let orderSn = request.uri.queryParameters.get("orderToken"), !orderSn.isEmpty else {
-            return message("参数错误", "orderToken is required", status: .badRequest)
+        let order: OrderEntity
+        switch try await buyersOrder(request, context: context) {
+        case .success(let found): order = found
+        case .failure(let refusal): return refusal.page
         }
-        guard let order = try await orders.order(orderSn), order.userId == buyer else {
-            // Someone else's order looks exactly like a missing one.
-            return message("订单不存在", "order \(orderSn) not found", status: .notFound)
-        }
+        let orderSn = order.orderSn
         guard order.status == .unpaid else {
             return message("订单无法支付", "order \(orderSn) is not awaiting payment (status \(order.status.rawValue))", status: .conflict)
         }
@@ -109,4 +121,9 @@ struct PaymentRoutes: Sendable {
             "orderSn": payment.outTradeNo, "payAmount": payment.totalAmount.yuan, "tradeNo": payment.tradeNo ?? "",
         ]))
     }
+}
+
+/// An HTML page that answers a refused page request.
+struct PageRefusal: Error {
+    let page: Response
 }

@@ -18,9 +18,8 @@ import Signing
 /// - `ALIPAY_TIMEOUT_MINUTES` = 30 (the page-pay `time_expire`)
 /// - `PAYMENT_QUERY_INTERVAL_SECONDS` = 60, `PAYMENT_QUERY_MIN_AGE_SECONDS` = 300 (active query of
 ///   payments unpaid past this age and younger than a day)
-/// - `GMALL_OMS_URL` = `http://127.0.0.1:18091`
+/// - `GMALL_OMS_URL` = `http://127.0.0.1:19091` (oms's internal listener)
 /// - `GMALL_JWT_PUBLIC_KEY` or `GMALL_JWT_PUBLIC_KEY_FILE` = `$GMALL_KEYS/jwt_public.pem`
-/// - `GMALL_KEYS` = `<repository>/.cluster/keys` (made by `deploy/local/up`)
 public struct PaymentServiceConfig: Sendable {
     public var shared: ServiceConfig
     public let database = "guli_payment"
@@ -41,7 +40,7 @@ public struct PaymentServiceConfig: Sendable {
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
         shared = ServiceConfig(environment: environment, defaultPort: 18092, database: "guli_payment")
-        let keys = env["GMALL_KEYS"] ?? ServiceConfig.repositoryRoot + "/.cluster/keys"
+        let keys = shared.keysDirectory
         appID = env["ALIPAY_APP_ID"] ?? "9021000000000001"
         gatewayURL = env["ALIPAY_GATEWAY_URL"] ?? "http://127.0.0.1:8888/alipay-sim/gateway.do"
         notifyURL = env["ALIPAY_NOTIFY_URL"] ?? "http://127.0.0.1:8888/pay/success"
@@ -52,7 +51,7 @@ public struct PaymentServiceConfig: Sendable {
         timeoutMinutes = env.int("ALIPAY_TIMEOUT_MINUTES") ?? 30
         queryInterval = .seconds(env.int("PAYMENT_QUERY_INTERVAL_SECONDS") ?? 60)
         queryMinAge = .seconds(env.int("PAYMENT_QUERY_MIN_AGE_SECONDS") ?? 300)
-        omsURL = env["GMALL_OMS_URL"] ?? "http://127.0.0.1:18091"
+        omsURL = env["GMALL_OMS_URL"] ?? "http://127.0.0.1:19091"
         jwtPublicKey = try env.secretOrFile("GMALL_JWT_PUBLIC_KEY", default: keys + "/jwt_public.pem")
     }
 }

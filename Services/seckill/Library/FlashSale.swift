@@ -50,6 +50,7 @@ package struct FlashSale: Sendable {
     let publisher: AMQPPublisher
     let ledger: WinLedger
     let store: SessionStore
+    let openSkus: OpenSkus
     let numbers: OrderNumbers
     let config: SeckillServiceConfig
     let logger: Logger
@@ -59,6 +60,8 @@ package struct FlashSale: Sendable {
         let orderSn = numbers.next()
         var (code, value, price) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
         if code == -4 {
+            // A sku with no session is answered from memory: made-up sku ids never reach PostgreSQL.
+            guard openSkus.contains(sku) else { return .noSession }
             // Redis lost the session (or it was never loaded here): reload from PostgreSQL once.
             for session in try await store.active() where session.skuId == sku { try await store.ensureReady(session) }
             (code, value, price) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)

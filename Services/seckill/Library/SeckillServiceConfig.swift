@@ -4,7 +4,7 @@ import ServiceKit
 /// Configuration of the seckill (flash-sale) service.
 ///
 /// Keys and defaults, besides everything in `ServiceConfig` (HTTP port 18094, database `guli_sms`):
-/// - `GMALL_WMS_URL` = `http://127.0.0.1:18093` (reservations)
+/// - `GMALL_WMS_URL` = `http://127.0.0.1:19093` (wms's internal listener: reservations)
 /// - `GMALL_JWT_PUBLIC_KEY` or `GMALL_JWT_PUBLIC_KEY_FILE` = `$GMALL_KEYS/jwt_public.pem`
 /// - `SECKILL_PAY_WAIT_MS` = 3000 (how long `/miaosha/pay` waits on the order's latch)
 /// - `SECKILL_LATCH_TTL_MS` = 600000 (a latch's lifetime)
@@ -24,8 +24,8 @@ public struct SeckillServiceConfig: Sendable {
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
         shared = ServiceConfig(environment: environment, defaultPort: 18094, database: "guli_sms")
-        let keys = env["GMALL_KEYS"] ?? ServiceConfig.repositoryRoot + "/.cluster/keys"
-        wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:18093"
+        let keys = shared.keysDirectory
+        wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:19093"
         jwtPublicKey = try env.secretOrFile("GMALL_JWT_PUBLIC_KEY", default: keys + "/jwt_public.pem")
         payWait = .milliseconds(env.int("SECKILL_PAY_WAIT_MS") ?? 3000)
         latchTTLMilliseconds = env.int("SECKILL_LATCH_TTL_MS") ?? 600_000

@@ -1,8 +1,6 @@
-import AsyncHTTPClient
 import Contracts
 import Foundation
 import Logging
-import NIOCore
 import Postgres
 import Redis
 import ServiceKit
@@ -37,12 +35,24 @@ package struct OpenSessionRequest: Codable, Sendable {
     package var limit: Int?
 }
 
+extension OpenSessionRequest {
+    /// The documented limits (`InputLimits`): a price of 0.01…1,000,000.00 yuan in cents.
+    func validate() throws(InputError) {
+        try Input.id(skuId, "skuId")
+        try Input.count(stock, "stock", in: InputLimits.reservationCount)
+        try Input.count(limit ?? 1, "limit")
+        if let skuName { try Input.text(skuName, "skuName") }
+        guard price.amount >= Decimal(string: "0.01")!, price.amount <= 1_000_000, price.rounded(scale: 2) == price else {
+            throw InputError("price must be 0.01...1000000.00 yuan, in cents")
+        }
+    }
+}
+
 /// Sessions in PostgreSQL, their wms reservation and their Redis copy.
 package struct SessionStore: Sendable {
     let postgres: PostgresPool
     let redis: RedisPool
-    let http: HTTPClient
-    let wmsURL: String
+    let wms: WareClient
     let logger: Logger
 
     static let columns = "id, sku_id, sku_name, price, stock, buyer_limit, start_time, end_time, reserved, released"
@@ -57,9 +67,8 @@ package struct SessionStore: Sendable {
 
     /// Opens a session (idempotent on sku and start time): stored, stock reserved in wms, preloaded.
     package func open(_ request: OpenSessionRequest) async throws -> FlashSaleSession {
-        guard request.stock > 0, request.price.amount > 0, request.endTime > request.startTime, (request.limit ?? 1) > 0 else {
-            throw SessionRefusal("stock, price and limit must be positive and the end after the start")
-        }
+        try request.validate()
+        guard request.endTime > request.startTime else { throw SessionRefusal("the end must come after the start") }
         let session: FlashSaleSession = try await postgres.withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(request.skuId))")
             let overlapping = try await connection.query("""
@@ -67,14 +76,15 @@ package struct SessionStore: Sendable {
                   AND start_time <> \(request.startTime) AND start_time < \(request.endTime) AND end_time > \(request.startTime)
                 """).rows
             guard overlapping.isEmpty else { throw SessionRefusal("sku \(request.skuId) already has a session in that time") }
-            let row = try await connection.query("""
+            let stored = try await connection.query("""
                 INSERT INTO sms_seckill_session (sku_id, sku_name, price, stock, buyer_limit, start_time, end_time)
                 VALUES (\(request.skuId), \(request.skuName ?? ""), \(request.price.amount), \(request.stock), \(request.limit ?? 1),
                         \(request.startTime), \(request.endTime))
                 ON CONFLICT (sku_id, start_time) DO UPDATE SET sku_id = EXCLUDED.sku_id
                 RETURNING \(unescaped: Self.columns)
-                """).rows[0]
-            return try Self.session(row)
+                """).first
+            guard let stored else { throw SessionRefusal("the session could not be stored") }
+            return try Self.session(stored)
         }
         return try await ensureReady(session)
     }
@@ -84,7 +94,7 @@ package struct SessionStore: Sendable {
     package func ensureReady(_ session: FlashSaleSession) async throws -> FlashSaleSession {
         var session = session
         if !session.reserved {
-            try await wms("/wms/reservations", body: #"{"key":"\#(session.reservationKey)","skuId":\#(session.skuId),"count":\#(session.stock)}"#)
+            _ = try await wms.reserve(ReservationRequest(key: session.reservationKey, skuId: session.skuId, count: session.stock))
             try await postgres.query("UPDATE sms_seckill_session SET reserved = true, reservation_key = \(session.reservationKey) WHERE id = \(session.id)")
             session.reserved = true
         }
@@ -130,19 +140,11 @@ package struct SessionStore: Sendable {
 
     /// Ends a session past its end time: its unsold rest goes back to wms.
     package func release(_ session: FlashSaleSession) async throws {
-        try await wms("/wms/reservations/\(session.reservationKey)/release", body: "{}")
+        guard try await wms.releaseReservation(key: session.reservationKey) != nil else {
+            throw SessionRefusal("wms has no reservation \(session.reservationKey)")
+        }
         try await postgres.query("UPDATE sms_seckill_session SET released = true WHERE id = \(session.id)")
         logger.info("seckill.session.released", metadata: ["seckill.session": "\(session.id)"])
-    }
-
-    private func wms(_ path: String, body: String) async throws {
-        var request = HTTPClientRequest(url: wmsURL + path)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await http.execute(request, timeout: .seconds(10))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 16))
-        guard response.status == .ok else { throw SessionRefusal("wms \(path) answered \(response.status.code): \(text)") }
     }
 }
 
@@ -157,11 +159,13 @@ package struct SessionRefusal: Error, CustomStringConvertible, Sendable {
 /// sessions' unsold stock. A `Service`; safe with several instances (every step is idempotent).
 package final class SessionKeeper: Service, Sendable {
     let store: SessionStore
+    let openSkus: OpenSkus
     let interval: Duration
     let logger: Logger
 
-    package init(store: SessionStore, interval: Duration, logger: Logger) {
+    package init(store: SessionStore, openSkus: OpenSkus, interval: Duration, logger: Logger) {
         self.store = store
+        self.openSkus = openSkus
         self.interval = interval
         self.logger = logger
     }
@@ -175,7 +179,9 @@ package final class SessionKeeper: Service, Sendable {
 
     package func tick() async throws {
         let now = Date()
-        for session in try await store.active() {
+        let sessions = try await store.active()
+        openSkus.replace(with: sessions)
+        for session in sessions {
             if session.endTime <= now.addingTimeInterval(-2) {
                 try await store.release(session)
             } else {

@@ -5,47 +5,16 @@ import Logging
 import Postgres
 import ServiceKit
 
-/// One sku and count to lock.
-package struct LockLine: Codable, Sendable, Equatable {
-    package var skuId: Int64
-    package var count: Int
-    package init(skuId: Int64, count: Int) { self.skuId = skuId; self.count = count }
-}
-
-/// `POST /wms/lock` body: lock stock for an order, all lines or none.
-package struct StockLockRequest: Codable, Sendable {
-    package var orderSn: String
-    package var items: [LockLine]
-    /// Carve the lock out of this reservation (a flash-sale session) instead of free stock.
-    package var reservationKey: String?
-    package init(orderSn: String, items: [LockLine], reservationKey: String? = nil) {
-        self.orderSn = orderSn
-        self.items = items
-        self.reservationKey = reservationKey
-    }
-}
-
-/// `POST /wms/reservations` body.
-package struct ReservationRequest: Codable, Sendable {
-    package var key: String
-    package var skuId: Int64
-    package var count: Int
-    package init(key: String, skuId: Int64, count: Int) { self.key = key; self.skuId = skuId; self.count = count }
-}
-
-/// A reservation's state.
-package struct ReservationState: Codable, Sendable, Equatable {
-    package var key: String
-    package var skuId: Int64
-    package var reserved: Int
-    package var remaining: Int
-    package var released: Bool
-}
-
 /// Why stock could not be locked.
 package struct StockShortage: Error, CustomStringConvertible, Sendable {
     package let skuId: Int64
     package var description: String { "not enough stock for sku \(skuId)" }
+}
+
+/// The order's lock was released (the order closed): it is never locked again.
+package struct LockReleased: Error, CustomStringConvertible, Sendable {
+    package let orderSn: String
+    package var description: String { "the stock lock of order \(orderSn) was released" }
 }
 
 /// Stock, locks and reservations in `guli_wms`. Every change is one transaction; the lock
@@ -59,21 +28,24 @@ package struct Warehouse: Sendable {
         self.logger = logger
     }
 
-    /// Locks every line or none. Locking an order that already has its locks returns them again.
+    /// Locks every line or none. Locking an order that already has its locks returns them again;
+    /// an order whose locks were released (it closed) is refused with `LockReleased`.
     package func lock(_ request: StockLockRequest) async throws -> [LockLine] {
-        guard !request.orderSn.isEmpty, !request.items.isEmpty, request.items.allSatisfy({ $0.count > 0 }) else {
-            throw ValidationError("orderSn and items with positive counts are required")
-        }
+        // Merged per sku, in sku order, so concurrent orders never deadlock; limits checked.
+        let merged = try request.validated()
         return try await postgres.withTransaction { connection in
             // Serialise attempts for one order; a retry after success sees the existing locks.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(request.orderSn)))")
-            let existing = try await connection.query("SELECT sku_id, count FROM wms_stock_lock WHERE order_sn = \(request.orderSn) ORDER BY sku_id").rows
+            let existing = try await connection.query(
+                "SELECT sku_id, count, status FROM wms_stock_lock WHERE order_sn = \(request.orderSn) ORDER BY sku_id").rows
             if !existing.isEmpty {
+                if try existing.contains(where: { try $0.decode("status", as: Int.self) == StockLockStatus.released.rawValue }) {
+                    throw LockReleased(orderSn: request.orderSn)
+                }
                 return try existing.map { LockLine(skuId: try $0.decode("sku_id"), count: try $0.decode("count")) }
             }
-            // Merge lines per sku and lock in sku order, so concurrent orders never deadlock.
-            let merged = Dictionary(request.items.map { ($0.skuId, $0.count) }, uniquingKeysWith: +).sorted { $0.key < $1.key }
-            for (sku, count) in merged {
+            for line in merged {
+                let (sku, count) = (line.skuId, line.count)
                 if let key = request.reservationKey {
                     guard let row = try await connection.query("""
                         UPDATE wms_reservation SET remaining = remaining - \(count)
@@ -93,7 +65,7 @@ package struct Warehouse: Sendable {
                         """)
                 }
             }
-            return merged.map { LockLine(skuId: $0.key, count: $0.value) }
+            return merged
         }
     }
 
@@ -104,7 +76,8 @@ package struct Warehouse: Sendable {
         }
         return try await postgres.withTransaction { connection in
             let used = try await connection.query("""
-                UPDATE wms_stock_lock SET status = 1, updated_at = now() WHERE order_sn = \(m.orderSn) AND status = 0
+                UPDATE wms_stock_lock SET status = \(StockLockStatus.used.rawValue), updated_at = now()
+                WHERE order_sn = \(m.orderSn) AND status = \(StockLockStatus.locked.rawValue)
                 RETURNING sku_id, ware_id, count
                 """).rows
             for line in used {
@@ -118,7 +91,7 @@ package struct Warehouse: Sendable {
             if !used.isEmpty { return .ack }
             let statuses = try await connection.query("SELECT DISTINCT status FROM wms_stock_lock WHERE order_sn = \(m.orderSn)").rows.map { try $0.decode("status", as: Int.self) }
             if statuses.isEmpty { return .retry(reason: "no stock lock for order \(m.orderSn)") }
-            if statuses.contains(2) { logger.error("stock.minus.released_lock", metadata: ["order.sn": "\(m.orderSn)"]) }
+            if statuses.contains(StockLockStatus.released.rawValue) { logger.error("stock.minus.released_lock", metadata: ["order.sn": "\(m.orderSn)"]) }
             return .ack  // already used (a repeat), or released (paid after close: refund, logged)
         }
     }
@@ -131,7 +104,8 @@ package struct Warehouse: Sendable {
         }
         try await postgres.withTransaction { connection in
             let released = try await connection.query("""
-                UPDATE wms_stock_lock SET status = 2, updated_at = now() WHERE order_sn = \(m.orderSn) AND status = 0
+                UPDATE wms_stock_lock SET status = \(StockLockStatus.released.rawValue), updated_at = now()
+                WHERE order_sn = \(m.orderSn) AND status = \(StockLockStatus.locked.rawValue)
                 RETURNING sku_id, ware_id, count, reservation_id
                 """).rows
             for line in released {
@@ -153,7 +127,7 @@ package struct Warehouse: Sendable {
 
     /// Sets `count` of a sku's free stock aside under `key` (idempotent on the key).
     package func reserve(_ request: ReservationRequest) async throws -> ReservationState {
-        guard !request.key.isEmpty, request.count > 0 else { throw ValidationError("key and a positive count are required") }
+        try request.validate()
         return try await postgres.withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(request.key)))")
             if let state = try await reservation(request.key, on: connection) { return state }
@@ -162,7 +136,10 @@ package struct Warehouse: Sendable {
                 INSERT INTO wms_reservation (key, sku_id, ware_id, reserved, remaining)
                 VALUES (\(request.key), \(request.skuId), \(ware), \(request.count), \(request.count))
                 """)
-            return try await reservation(request.key, on: connection)!
+            guard let state = try await reservation(request.key, on: connection) else {
+                throw PostgresError.decoding("reservation \(request.key) vanished inside its transaction")
+            }
+            return state
         }
     }
 
@@ -207,8 +184,7 @@ package struct Warehouse: Sendable {
     }
 }
 
-/// A request body failed validation (HTTP 400).
-package struct ValidationError: Error, CustomStringConvertible, Sendable {
-    package let description: String
-    package init(_ d: String) { description = d }
+/// `wms_stock_lock.status`.
+package enum StockLockStatus: Int, Sendable {
+    case locked = 0, used = 1, released = 2
 }

@@ -1,0 +1,106 @@
+import Contracts
+import Foundation
+import Hummingbird
+import Redis
+import ServiceKit
+import Synchronization
+
+/// seckill's HTTP side. Public: the buy (`POST /miaosha/{skuId}`: a link or a prefetch never buys),
+/// the pay-wait and the session list. Internal: opening a session (admin token).
+struct SeckillRoutes: Sendable {
+    let sale: FlashSale
+    let store: SessionStore
+    let openSkus: OpenSkus
+    let redis: RedisPool
+    /// The answers that carry no data are the same bytes every time: encoded once.
+    let fixedAnswers: [Int: ByteBuffer]
+
+    init(sale: FlashSale, store: SessionStore, openSkus: OpenSkus, redis: RedisPool) throws {
+        self.sale = sale
+        self.store = store
+        self.openSkus = openSkus
+        self.redis = redis
+        fixedAnswers = try Dictionary(uniqueKeysWithValues: [AttemptResult.soldOut, .alreadyBought, .notStarted, .ended, .noSession].map {
+            ($0.code, ByteBuffer(bytes: try ShopJSON.encoder.encode(ResponseVo<String>(code: $0.code, msg: $0.message, data: nil))))
+        })
+    }
+
+    func register(public router: Router<ShopRequestContext>, buyers: BuyerAuthenticator) {
+        let buyer = router.group().add(middleware: BuyerAuthMiddleware(buyers))
+        buyer.post("/miaosha/:skuId", use: attempt)
+        buyer.get("/miaosha/pay", use: payWait)
+        router.get("/seckill/sessions", use: sessions)
+    }
+
+    func register(internal router: Router<ShopRequestContext>, adminToken: String?) {
+        router.group("/seckill/admin").add(middleware: AdminAuthMiddleware(token: adminToken)).post("sessions", use: openSession)
+    }
+
+    @Sendable func attempt(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let buyer = try context.requireBuyer()
+        guard let sku = Int64(try context.parameters.require("skuId")), InputLimits.id.contains(sku) else {
+            throw ShopError.badRequest("skuId must be within 1...\(InputLimits.id.upperBound)")
+        }
+        let result = try await sale.attempt(sku: sku, buyer: buyer, logger: context.logger)
+        switch result {
+        case .won(let orderSn):
+            return try ShopJSON.response(ResponseVo(code: 0, msg: "success", data: orderSn))
+        case .rateLimited(let ms):
+            throw ShopError(status: .tooManyRequests, code: result.code, message: result.message, retryAfter: max(1, (ms + 999) / 1000))
+        case .retry:
+            throw ShopError.unavailable(result.message)
+        case .soldOut, .alreadyBought, .notStarted, .ended, .noSession:
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: fixedAnswers[result.code]!))
+        }
+    }
+
+    @Sendable func payWait(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let buyer = try context.requireBuyer()
+        guard let orderSn = request.uri.queryParameters.get("orderSn"), (try? Input.orderNumber(orderSn)) != nil else {
+            throw ShopError.badRequest("orderSn must be an order number")
+        }
+        switch try await sale.waitForOrder(orderSn: orderSn, buyer: buyer) {
+        case .ready:
+            return Response(status: .found, headers: [.location: "/pay.html?orderToken=\(orderSn)"])
+        case .soldOut:
+            return try ShopJSON.response(ResponseVo<String>(code: AttemptResult.soldOut.code, msg: "sold out", data: orderSn))
+        case .processing:
+            var response = try ShopJSON.response(ResponseVo<String>(code: 202, msg: "processing", data: orderSn), status: .accepted)
+            response.headers[.retryAfter] = "1"
+            return response
+        case .notFound:
+            throw ShopError.notFound("no such flash-sale order")
+        }
+    }
+
+    @Sendable func sessions(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        var sessions = try await store.active().filter { $0.endTime > Date() }
+        for i in sessions.indices {
+            sessions[i].permitsLeft = try await redis.send(["GET", FlashSaleKeys.permits(sessions[i].skuId)]).int.map(Int.init)
+        }
+        return try ShopJSON.response(ResponseVo.ok(sessions))
+    }
+
+    @Sendable func openSession(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: OpenSessionRequest.self, context: context)
+        do {
+            let session = try await store.open(body)
+            openSkus.insert(session.skuId)
+            context.logger.info("seckill.session.opened", metadata: ["seckill.session": "\(session.id)", "seckill.sku": "\(session.skuId)"])
+            return try ShopJSON.response(ResponseVo.ok(session))
+        } catch let refusal as SessionRefusal {
+            throw ShopError.conflict(refusal.description)
+        }
+    }
+}
+
+/// The skus that have a session not yet released, kept in memory (refreshed by the keeper each
+/// tick, added to on open): a buy for any other sku is answered "no session" without asking
+/// PostgreSQL, so made-up sku ids cost a crowd of attackers one Redis read each.
+package final class OpenSkus: Sendable {
+    private let skus = Mutex<Set<Int64>>([])
+    package init() {}
+    package func contains(_ sku: Int64) -> Bool { skus.withLock { $0.contains(sku) } }
+    package func insert(_ sku: Int64) { _ = skus.withLock { $0.insert(sku) } }
+    package func replace(with sessions: [FlashSaleSession]) { skus.withLock { $0 = Set(sessions.map(\.skuId)) } }
+}

@@ -1,0 +1,43 @@
+import Contracts
+import Hummingbird
+import ServiceKit
+
+/// wms's HTTP side. Nothing of wms is public: stock locks and reservations are internal routes
+/// that only oms and seckill may call (service token), answered through `WareClient`'s types.
+struct WareRoutes: Sendable {
+    let warehouse: Warehouse
+
+    func register(internal router: Router<ShopRequestContext>, serviceKey: [UInt8]?) {
+        let calls = router.group().add(middleware: ServiceAuthMiddleware(key: serviceKey, callers: ["oms", "seckill"]))
+        calls.post("/wms/lock", use: lock)
+        calls.post("/wms/reservations", use: reserve)
+        calls.post("/wms/reservations/:key/release", use: release)
+    }
+
+    @Sendable func lock(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: StockLockRequest.self, context: context)
+        do {
+            return try ShopJSON.response(ResponseVo.ok(try await warehouse.lock(body)))
+        } catch let shortage as StockShortage {
+            throw ShopError(status: .conflict, code: WareCode.shortage, message: shortage.description)
+        } catch let released as LockReleased {
+            throw ShopError(status: .conflict, code: WareCode.released, message: released.description)
+        }
+    }
+
+    @Sendable func reserve(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: ReservationRequest.self, context: context)
+        do {
+            return try ShopJSON.response(ResponseVo.ok(try await warehouse.reserve(body)))
+        } catch let shortage as StockShortage {
+            throw ShopError(status: .conflict, code: WareCode.shortage, message: shortage.description)
+        }
+    }
+
+    @Sendable func release(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let key = try context.parameters.require("key")
+        try Input.key(key)
+        guard let state = try await warehouse.releaseReservation(key) else { throw ShopError.notFound("no such reservation") }
+        return try ShopJSON.response(ResponseVo.ok(state))
+    }
+}

@@ -1,0 +1,69 @@
+/// The calls other services make to wms (`WareClient`): bodies and answers.
+
+/// One sku and count to lock.
+package struct LockLine: Codable, Sendable, Equatable {
+    package var skuId: Int64
+    package var count: Int
+    package init(skuId: Int64, count: Int) { self.skuId = skuId; self.count = count }
+}
+
+/// `POST /wms/lock` body: lock stock for an order, all lines or none.
+package struct StockLockRequest: Codable, Sendable, Equatable {
+    package var orderSn: String
+    package var items: [LockLine]
+    /// Carve the lock out of this reservation (a flash-sale session) instead of free stock.
+    package var reservationKey: String?
+    package init(orderSn: String, items: [LockLine], reservationKey: String? = nil) {
+        self.orderSn = orderSn
+        self.items = items
+        self.reservationKey = reservationKey
+    }
+
+    /// The lines merged per sku, in sku order (the order locks are taken in, so concurrent
+    /// orders never deadlock); refuses what breaks `InputLimits`, an overflowing sum included.
+    package func validated() throws(InputError) -> [LockLine] {
+        try Input.orderNumber(orderSn)
+        if let reservationKey { try Input.key(reservationKey, "reservationKey") }
+        guard InputLimits.items.contains(items.count) else {
+            throw InputError("items must hold \(InputLimits.items.lowerBound)...\(InputLimits.items.upperBound) lines")
+        }
+        var merged: [Int64: Int] = [:]
+        for line in items {
+            try Input.id(line.skuId, "skuId")
+            try Input.count(line.count, "count")
+            merged[line.skuId] = try Input.sum([merged[line.skuId] ?? 0, line.count], "count of sku \(line.skuId)")
+        }
+        for (sku, count) in merged { try Input.count(count, "count of sku \(sku)") }
+        return merged.sorted { $0.key < $1.key }.map { LockLine(skuId: $0.key, count: $0.value) }
+    }
+}
+
+/// `POST /wms/reservations` body.
+package struct ReservationRequest: Codable, Sendable, Equatable {
+    package var key: String
+    package var skuId: Int64
+    package var count: Int
+    package init(key: String, skuId: Int64, count: Int) { self.key = key; self.skuId = skuId; self.count = count }
+
+    package func validate() throws(InputError) {
+        try Input.key(key)
+        try Input.id(skuId, "skuId")
+        try Input.count(count, "count", in: InputLimits.reservationCount)
+    }
+}
+
+/// A reservation's state.
+package struct ReservationState: Codable, Sendable, Equatable {
+    package var key: String
+    package var skuId: Int64
+    package var reserved: Int
+    package var remaining: Int
+    package var released: Bool
+    package init(key: String, skuId: Int64, reserved: Int, remaining: Int, released: Bool) {
+        self.key = key
+        self.skuId = skuId
+        self.reserved = reserved
+        self.remaining = remaining
+        self.released = released
+    }
+}

@@ -1,0 +1,20 @@
+import Hummingbird
+
+/// The outermost middleware of every router: whatever a route throws (or the router's own 404)
+/// leaves as a `ShopError`, so every error a client sees is `ResponseVo` JSON. A 500 is a bug and
+/// is logged with the error; nothing else is.
+struct EdgeErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let shop = ShopError(error)
+            if shop.isInternal {
+                context.logger.error("http.request.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+            } else if shop.status == .serviceUnavailable {
+                context.logger.warning("http.request.unavailable", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+            }
+            throw shop
+        }
+    }
+}
