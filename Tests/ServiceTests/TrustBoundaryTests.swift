@@ -167,6 +167,32 @@ struct TrustBoundaryTests {
         #expect(try await HTTP.get(TestCluster.gateway + "/seckill/sessions").status == .ok)
     }
 
+    @Test("the gateway's flash-sale limit counts the client the trusted proxy names in X-Forwarded-For, not the proxy")
+    func rateLimitPerRealClient() async throws {
+        let sku: Int64 = 900_000_000_000 + Int64.random(in: 0..<1_000_000)  // no session: cheap for seckill
+        let crowd = try (0..<700).map { _ in try bearer(Int64.random(in: 100_000_000...900_000_000)) }
+        let statuses = try await withThrowingTaskGroup(of: [HTTPResponseStatus].self) { group in
+            for worker in 0..<32 {
+                group.addTask {
+                    var seen: [HTTPResponseStatus] = []
+                    for i in stride(from: worker, to: crowd.count, by: 32) {
+                        seen.append(try await HTTP.send(
+                            TestCluster.gateway + "/miaosha/\(sku)", method: .POST, headers: crowd[i] + [("X-Forwarded-For", "203.0.113.7")], body: nil).status)
+                    }
+                    return seen
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        // 700 at once from one client against 200/s with a burst of 400: the rest is 429.
+        #expect(statuses.filter { $0 == .tooManyRequests }.count >= 100, "\(statuses.filter { $0 == .tooManyRequests }.count) limited")
+        #expect(statuses.allSatisfy { $0 == .ok || $0 == .tooManyRequests })
+        // Another client behind the same proxy is not limited by the first one's burst.
+        let other = try await HTTP.send(
+            TestCluster.gateway + "/miaosha/\(sku)", method: .POST, headers: try bearer(Int64.random(in: 100_000_000...900_000_000)) + [("X-Forwarded-For", "203.0.113.8")], body: nil)
+        #expect(other.status == .ok)
+    }
+
     @Test("NUL characters, invalid UTF-8 and deep or huge JSON are refused with 400 or 413 before they reach a store")
     func hostileBodies() async throws {
         let sku = try await newSku(stock: 10)

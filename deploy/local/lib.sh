@@ -90,7 +90,8 @@ rabbit_env() {
     export HOME="$dir" RABBITMQ_NODENAME="$RABBIT_NODE" RABBITMQ_MNESIA_BASE="$dir/mnesia" \
         RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_NODE_PORT="$AMQP_PORT" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
         RABBITMQ_DIST_PORT="$AMQP_DIST_PORT" RABBITMQ_PID_FILE="$dir/rabbitmq.pid" ERL_EPMD_ADDRESS=127.0.0.1 \
-        RABBITMQ_CONFIG_FILE="$dir/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
+        RABBITMQ_CONFIG_FILE="$dir/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
+        ERL_CRASH_DUMP="$dir/log/erl_crash.dump"
     [ -f "$dir/rabbitmq.conf" ] || printf 'loopback_users.guest = true\nlisteners.tcp.default = %s\n' "$AMQP_PORT" >"$dir/rabbitmq.conf"
     [ -f "$dir/enabled_plugins" ] || echo '[].' >"$dir/enabled_plugins"
 }

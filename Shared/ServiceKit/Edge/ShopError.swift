@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Postgres
 import Redis
+import Signing
 
 /// Every error a client sees: a `ResponseVo` JSON body with its HTTP status (and `Retry-After`
 /// where trying again helps). Whatever a handler throws becomes one of these in
@@ -60,6 +61,8 @@ extension ShopError {
             self = ShopError(status: other.status, message: Self.phrase(other.status))
         case is DecodingError:
             self = .badRequest("the body is not the expected JSON")
+        case is FormBodyError:
+            self = .badRequest("the form is not valid application/x-www-form-urlencoded UTF-8")
         case let pg as PostgresError:
             switch pg.kind {
             case .connection, .poolClosed: self = .unavailable()

@@ -14,7 +14,7 @@ public func buildSimulator(_ config: SimulatorConfig, logger: Logger = Logger(la
     let book = TradeBook()
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let dispatcher = NotifyDispatcher(http: http, book: book, scale: config.retryScale, logger: logger)
-    let router = Router(context: ShopRequestContext.self)
+    let router = Router.shop()
 
     @Sendable func parameters(_ request: Request, _ context: ShopRequestContext) async throws -> [String: String] {
         var merged: [String: String] = [:]
