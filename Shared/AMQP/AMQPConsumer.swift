@@ -6,7 +6,8 @@ import ServiceLifecycle
 public enum AMQPOutcome: Sendable, Equatable {
     /// Done (committed); acknowledge.
     case ack
-    /// Failed for a passing reason: requeue once; a second failure dead-letters it.
+    /// Failed for a passing reason: tried again after the retry policy's delay; dead-lettered
+    /// after its last attempt.
     case retry(reason: String)
     /// Can never succeed (malformed, invalid): straight to the dead-letter queue with the reason.
     case deadLetter(reason: String)
@@ -17,7 +18,9 @@ public enum AMQPOutcome: Sendable, Equatable {
 /// - handles up to `parallelism` deliveries at once (default 1: one after the other); only for
 ///   queues whose handlers do not depend on the order of messages;
 /// - acks only after the handler returned `.ack` (the handler commits first);
-/// - a thrown error or `.retry` is requeued once, and dead-lettered when it fails again;
+/// - a thrown error or `.retry` goes to the retry queue of the policy's next delay (and comes back
+///   with `x-attempt` counted up), and to the dead-letter queue after the last attempt, however
+///   often the broker redelivered it;
 /// - dead letters are republished (with confirms) to the dead-letter exchange with the reason in
 ///   the `x-death-reason` header, then acked;
 /// - after a broken connection or a broker restart it reconnects, re-declares and resumes;
@@ -32,14 +35,16 @@ public final class AMQPConsumer: Service, Sendable {
     private let parallelism: Int
     private let deadLetterExchange: String
     private let deadLetters: AMQPPublisher
+    private let retry: AMQPRetryPolicy
     private let handler: Handler
     private let logger: Logger
 
     public init(
         endpoint: AMQPEndpoint, topology: AMQPTopology, queue: String, prefetch: Int = 4, parallelism: Int = 1,
-        deadLetterExchange: String, deadLetters: AMQPPublisher,
+        deadLetterExchange: String, deadLetters: AMQPPublisher, retry: AMQPRetryPolicy = .standard,
         logger: Logger = Logger(label: "gmall.amqp.consumer"), handler: @escaping Handler
     ) {
+        self.retry = retry
         self.endpoint = endpoint
         self.topology = topology
         self.queue = queue
@@ -108,18 +113,37 @@ public final class AMQPConsumer: Service, Sendable {
         } catch {
             outcome = .retry(reason: "\(error)")
         }
-        var metadata: Logger.Metadata = ["amqp.message_id": "\(delivery.messageID ?? "-")", "amqp.delivery_tag": "\(delivery.deliveryTag)"]
+        var metadata: Logger.Metadata = [
+            "amqp.message_id": "\(delivery.messageID ?? "-")", "amqp.delivery_tag": "\(delivery.deliveryTag)",
+            "amqp.attempt": "\(delivery.attempt)",
+        ]
         switch outcome {
         case .ack:
             try await connection.ack(delivery.deliveryTag)
-        case .retry(let reason) where !delivery.redelivered:
+        case .retry(let reason) where retry.retryQueue(for: queue, afterAttempt: delivery.attempt) != nil:
+            let parking = retry.retryQueue(for: queue, afterAttempt: delivery.attempt)!
             metadata["reason"] = "\(reason)"
-            logger.warning("amqp.message.requeued", metadata: metadata)
-            try await connection.nack(delivery.deliveryTag, requeue: true)
+            metadata["amqp.retry_queue"] = "\(parking)"
+            logger.warning("amqp.message.retry_scheduled", metadata: metadata)
+            var headers = delivery.headers
+            headers["x-attempt"] = String(delivery.attempt + 1)
+            headers["x-retry-reason"] = String(reason.prefix(500))
+            // Through the default exchange straight into the retry queue; it expires back into
+            // this queue. Acked only once the copy is confirmed, so a failure loses nothing.
+            let copy = AMQPMessage(
+                exchange: "", routingKey: parking, body: delivery.body, messageID: delivery.messageID ?? UUID().uuidString, headers: headers)
+            do {
+                try await deadLetters.publish(copy)
+                try await connection.ack(delivery.deliveryTag)
+            } catch {
+                logger.warning("amqp.message.requeued", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+                try await connection.nack(delivery.deliveryTag, requeue: true)
+            }
         case .retry(let reason), .deadLetter(let reason):
             metadata["reason"] = "\(reason)"
             logger.error("amqp.message.dead_lettered", metadata: metadata)
             var headers = delivery.headers
+            headers["x-attempt"] = String(delivery.attempt)
             headers["x-death-reason"] = String(reason.prefix(500))
             headers["x-original-routing-key"] = delivery.routingKey
             headers["x-original-queue"] = queue

@@ -7,6 +7,8 @@ import Hummingbird
 struct DeadLetterView: Codable, Sendable {
     let messageId: String?
     let reason: String?
+    /// Attempts made before it was dead-lettered.
+    let attempts: Int?
     let routingKey: String?
     let body: String
 }
@@ -47,7 +49,7 @@ extension Router where Context == ShopRequestContext {
             var letters: [DeadLetterView] = []
             while letters.count < limit, let d = try await connection.get(queue: route.deadLetterQueue) {
                 letters.append(DeadLetterView(
-                    messageId: d.messageID, reason: d.headers["x-death-reason"], routingKey: d.headers["x-original-routing-key"] ?? route.routingKey,
+                    messageId: d.messageID, reason: d.headers["x-death-reason"], attempts: d.headers["x-attempt"].flatMap { Int($0) }, routingKey: d.headers["x-original-routing-key"] ?? route.routingKey,
                     body: String(decoding: d.body, as: UTF8.self)))
             }
             await connection.close()
@@ -63,7 +65,7 @@ extension Router where Context == ShopRequestContext {
             while replayed < present, let d = try await connection.get(queue: route.deadLetterQueue) {
                 try await infrastructure.publisher.publish(AMQPMessage(
                     exchange: Messaging.exchange, routingKey: route.routingKey, body: d.body,
-                    messageID: d.messageID ?? UUID().uuidString, headers: ["x-replayed-from": route.deadLetterQueue]))
+                    messageID: d.messageID ?? UUID().uuidString, headers: ["x-replayed-from": route.deadLetterQueue, "x-attempt": "1"]))
                 try await connection.ack(d.deliveryTag)
                 replayed += 1
             }

@@ -20,7 +20,7 @@ public struct Infrastructure: Sendable {
         self.logger = logger
         postgres = PostgresPool(url: config.postgresURL, maxConnections: config.postgresPoolSize, logger: logger)
         redis = RedisPool(host: config.redisHost, port: config.redisPort, password: config.redisPassword, maxConnections: config.redisPoolSize, logger: logger)
-        publisher = AMQPPublisher(endpoint: config.amqp, topology: topology ?? .gmall, logger: logger)
+        publisher = AMQPPublisher(endpoint: config.amqp, topology: .withRetries(topology ?? .gmall, config.amqpRetry), logger: logger)
     }
 
     /// Pools and publisher, in start order.
@@ -34,8 +34,9 @@ public struct Infrastructure: Sendable {
     /// A consumer of `route`'s queue that dead-letters through this service's publisher.
     package func consumer(for route: Messaging.Route, prefetch: Int = 4, parallelism: Int = 1, handler: @escaping AMQPConsumer.Handler) -> AMQPConsumer {
         AMQPConsumer(
-            endpoint: config.amqp, topology: .gmall, queue: route.queue, prefetch: prefetch, parallelism: parallelism,
-            deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher, logger: logger, handler: handler)
+            endpoint: config.amqp, topology: .withRetries(.gmall, config.amqpRetry), queue: route.queue, prefetch: prefetch,
+            parallelism: parallelism, deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher, retry: config.amqpRetry,
+            logger: logger, handler: handler)
     }
 
     /// Checks each dependency once; used by `GET /health`.

@@ -18,6 +18,8 @@ import Foundation
 ///   (secret, unset), `GMALL_REDIS_POOL_SIZE` = 2 (pipelined connections shared by all callers)
 /// - `GMALL_AMQP_HOST` = `127.0.0.1`, `GMALL_AMQP_PORT` = 55672, `GMALL_AMQP_USER` = `guest`,
 ///   `GMALL_AMQP_PASSWORD` (secret) = `guest`, `GMALL_AMQP_VHOST` = `/`
+/// - `GMALL_AMQP_RETRY_DELAYS_MS` = `1000,1000,5000,5000,30000,30000,60000`: a failed delivery is
+///   tried again after each delay in turn, then dead-lettered (`AMQPRetryPolicy`)
 /// - `GMALL_MIGRATIONS` = `<repository>/deploy/migrations`
 /// - `GMALL_LOG_LEVEL` = `info`
 /// - `GMALL_ADMIN_TOKEN` (secret; unset: the admin endpoints answer 403)
@@ -37,6 +39,7 @@ public struct ServiceConfig: Sendable {
     public var redisPassword: String?
     public var redisPoolSize: Int
     public var amqp: AMQPEndpoint
+    public var amqpRetry: AMQPRetryPolicy
     public var migrationsDirectory: String
     public var logLevel: String
     /// Secret: required in `X-Admin-Token` by the dead-letter admin endpoints.
@@ -63,6 +66,9 @@ public struct ServiceConfig: Sendable {
             host: env["GMALL_AMQP_HOST"] ?? "127.0.0.1", port: env.int("GMALL_AMQP_PORT") ?? 55672,
             user: env["GMALL_AMQP_USER"] ?? "guest", password: env["GMALL_AMQP_PASSWORD"] ?? "guest",
             vhost: env["GMALL_AMQP_VHOST"] ?? "/")
+        amqpRetry = env["GMALL_AMQP_RETRY_DELAYS_MS"].map { text in
+            AMQPRetryPolicy(delays: text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+        } ?? .standard
         migrationsDirectory = env["GMALL_MIGRATIONS"] ?? Self.repositoryRoot + "/deploy/migrations"
         logLevel = env["GMALL_LOG_LEVEL"] ?? "info"
         adminToken = env["GMALL_ADMIN_TOKEN"]

@@ -2,8 +2,15 @@ import AMQP
 import Contracts
 
 extension AMQPTopology {
-    /// DESIGN.md's topology: `ORDER-EXCHANGE` (topic) with one durable queue per route, each
-    /// dead-lettering through `ORDER-DLX` (direct) into `<queue>.dlq`.
+    /// `topology` plus the retry queues `retry` parks failed deliveries of every consumed queue in.
+    package static func withRetries(_ topology: AMQPTopology, _ retry: AMQPRetryPolicy) -> AMQPTopology {
+        var topology = topology
+        for route in Messaging.consumed { topology.queues += retry.retryQueues(for: route.queue) }
+        return topology
+    }
+
+    /// docs/ARCHITECTURE.md's topology: `ORDER-EXCHANGE` (topic) with one durable queue per route,
+    /// each dead-lettering through `ORDER-DLX` (direct) into `<queue>.dlq`.
     package static let gmall: AMQPTopology = {
         let exchange = Messaging.exchange
         let dlx = Messaging.deadLetterExchange

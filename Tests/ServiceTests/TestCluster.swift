@@ -84,6 +84,7 @@ actor TestCluster {
         env["GMALL_WMS_URL"] = Self.wmsInternal
         env["GMALL_ADMIN_TOKEN"] = Self.adminToken
         env["SECKILL_PAY_WAIT_MS"] = "1000"
+        env["GMALL_AMQP_RETRY_DELAYS_MS"] = "300,300,300,300,300,300"
         env["SECKILL_KEEPER_INTERVAL_MS"] = "200"
         self.env = env
     }
