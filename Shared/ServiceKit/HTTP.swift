@@ -52,19 +52,23 @@ extension Router where Context == ShopRequestContext {
 }
 
 /// The last health answer, reused for a second: a crowd (or an attacker) polling the public health
-/// route costs the dependencies one check a second.
+/// route costs the dependencies one check a second; callers arriving while a check runs wait for
+/// that one instead of starting their own.
 final class CachedHealth: Sendable {
     let infrastructure: Infrastructure
-    private let last = Mutex<(at: ContinuousClock.Instant, healthy: Bool)?>(nil)
+    private let last = Mutex<(at: ContinuousClock.Instant, check: Task<Bool, Never>)?>(nil)
 
     init(infrastructure: Infrastructure) { self.infrastructure = infrastructure }
 
     func isHealthy() async -> Bool {
         let now = ContinuousClock.now
-        if let last = last.withLock({ $0 }), now - last.at < .seconds(1) { return last.healthy }
-        let healthy = await infrastructure.health().isHealthy
-        last.withLock { $0 = (now, healthy) }
-        return healthy
+        let check = last.withLock { last -> Task<Bool, Never> in
+            if let last, now - last.at < .seconds(1) { return last.check }
+            let check = Task { [infrastructure] in await infrastructure.health().isHealthy }
+            last = (now, check)
+            return check
+        }
+        return await check.value
     }
 }
 

@@ -31,7 +31,7 @@ func lockStock(orderSn: String, sku: Int64, count: Int) async throws -> HTTP.Rep
 /// no token at all (`caller: nil`).
 func wmsCall(_ path: String, _ body: String, caller: String? = "oms") async throws -> HTTP.Reply {
     var headers = [("Content-Type", "application/json")]
-    if let caller { headers.append((ServiceToken.header, TestCluster.serviceToken(caller))) }
+    if let caller { headers.append((ServiceToken.header, TestCluster.serviceToken(caller, to: "wms"))) }
     return try await HTTP.send(TestCluster.wmsInternal + path, method: .POST, headers: headers, body: body)
 }
 
@@ -213,7 +213,7 @@ struct OrderFlowTests {
             return reply.body.contains(id) && reply.body.contains("malformed bound.plus payload")
         }
         #expect(listed)
-        #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/admin/dlq").status == .forbidden)
+        #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/admin/dlq").status == .unauthorized)
         #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/admin/dlq", headers: [("X-Admin-Token", "not-" + TestCluster.adminToken)]).status == .forbidden)
         #expect(try await HTTP.get(TestCluster.oms + "/oms/admin/dlq", headers: [("X-Admin-Token", TestCluster.adminToken)]).status == .notFound)
     }

@@ -56,8 +56,10 @@ actor TestCluster {
     /// template as every deployment).
     static let gateway = "http://127.0.0.1:28888"
     static let serviceKey = "test-service-key-0123456789abcdef0123456789abcdef"
-    /// A service token for `caller`, as the services mint them.
-    static func serviceToken(_ caller: String) -> String { ServiceToken.mint(caller: caller, key: Array(serviceKey.utf8)) }
+    /// A service token from `caller` to `callee`, as the services mint them.
+    static func serviceToken(_ caller: String, to callee: String) -> String {
+        ServiceToken.mint(caller: caller, callee: callee, key: Array(serviceKey.utf8))
+    }
 
     private var starting: Task<Void, any Error>?
     private var seckill: (group: ServiceGroup, task: Task<Void, any Error>)?

@@ -38,11 +38,12 @@ struct TrustBoundaryTests {
         let sku = try await newSku(stock: 10)
         let body = #"{"orderSn":"CRED-\#(sku)","items":[{"skuId":\#(sku),"count":1}]}"#
         #expect(try await wmsCall("/wms/lock", body, caller: nil).status == .unauthorized)
-        let valid = TestCluster.serviceToken("oms")
+        let valid = TestCluster.serviceToken("oms", to: "wms")
         let forged = String(valid.dropLast(4)) + (valid.hasSuffix("AAAA") ? "BBBB" : "AAAA")
-        let expired = ServiceToken.mint(caller: "oms", key: Array(TestCluster.serviceKey.utf8), now: Date().addingTimeInterval(-3600))
-        let otherKey = ServiceToken.mint(caller: "oms", key: Array("another-key-0123456789abcdef0123456789abcdef".utf8))
-        for token in [forged, expired, otherKey, "svc1.oms.99999999999.AAAA", "Bearer \(valid)", ""] {
+        let expired = ServiceToken.mint(caller: "oms", callee: "wms", key: Array(TestCluster.serviceKey.utf8), now: Date().addingTimeInterval(-3600))
+        let otherKey = ServiceToken.mint(caller: "oms", callee: "wms", key: Array("another-key-0123456789abcdef0123456789abcdef".utf8))
+        let forOms = TestCluster.serviceToken("seckill", to: "oms")  // a token sent to oms, replayed at wms
+        for token in [forged, expired, otherKey, forOms, "svc1.oms.wms.99999999999.AAAA", "Bearer \(valid)", ""] {
             let reply = try await HTTP.send(
                 TestCluster.wmsInternal + "/wms/lock", method: .POST,
                 headers: [("Content-Type", "application/json"), (ServiceToken.header, token)], body: body)
@@ -123,8 +124,9 @@ struct TrustBoundaryTests {
         // The lookup payment makes is internal and needs payment's credential.
         #expect(try await HTTP.get(TestCluster.gateway + "/oms/order/token/\(orderSn)").status == .notFound)
         #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/order/token/\(orderSn)").status == .unauthorized)
-        #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/order/token/\(orderSn)", headers: [(ServiceToken.header, TestCluster.serviceToken("seckill"))]).status == .forbidden)
-        #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/order/token/\(orderSn)", headers: [(ServiceToken.header, TestCluster.serviceToken("payment"))]).status == .ok)
+        #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/order/token/\(orderSn)", headers: [(ServiceToken.header, TestCluster.serviceToken("seckill", to: "oms"))]).status == .forbidden)
+        #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/order/token/\(orderSn)", headers: [(ServiceToken.header, TestCluster.serviceToken("payment", to: "oms"))]).status == .ok)
+        #expect(try await HTTP.get(TestCluster.omsInternal + "/oms/order/token/\(orderSn)", headers: [(ServiceToken.header, TestCluster.serviceToken("payment", to: "wms"))]).status == .unauthorized)
     }
 
     @Test("GET /miaosha/{sku} takes no permit; a buy logged in by cookie needs X-Requested-With")
@@ -151,6 +153,7 @@ struct TrustBoundaryTests {
             (.GET, "/metrics"), (.GET, "/payment/metrics"), (.GET, "/seckill/metrics"), (.GET, "/health"), (.GET, "/health/ready"),
             (.GET, "/oms/admin/dlq"), (.POST, "/seckill/admin/sessions"), (.GET, "/wms/health"), (.GET, "/wms/admin/dlq"),
             (.POST, "/wms/reservations"), (.GET, "/oms/order/token/1"), (.GET, "/payment/admin/dlq"),
+            (.GET, "/alipay-sim/trade?out_trade_no=1"),
         ]
         for (method, path) in hidden {
             let reply = try await HTTP.send(
@@ -165,27 +168,40 @@ struct TrustBoundaryTests {
             #expect(reply.body == #"{"status":"UP"}"#)
         }
         #expect(try await HTTP.get(TestCluster.gateway + "/seckill/sessions").status == .ok)
+        for method in [HTTPMethod.PUT, .DELETE, .PATCH, .OPTIONS, .RAW(value: "REVIEWERQX")] {
+            let reply = try await HTTP.send(TestCluster.gateway + "/seckill/sessions", method: method, headers: [], body: nil)
+            #expect(reply.status == .methodNotAllowed, "\(method): \(reply.status)")
+            #expect(reply.body.contains(#""code":405"#))
+        }
     }
 
     @Test("the gateway's flash-sale limit counts the client the trusted proxy names in X-Forwarded-For, not the proxy")
     func rateLimitPerRealClient() async throws {
         let sku: Int64 = 900_000_000_000 + Int64.random(in: 0..<1_000_000)  // no session: cheap for seckill
-        let crowd = try (0..<700).map { _ in try bearer(Int64.random(in: 100_000_000...900_000_000)) }
+        // One buyer (the token is verified once and cached; a sku without a session spends no token
+        // of the buyer's own bucket), so only the gateway limits.
+        let login = try bearer(Int64.random(in: 100_000_000...900_000_000))
+        let total = 1_500
         let statuses = try await withThrowingTaskGroup(of: [HTTPResponseStatus].self) { group in
             for worker in 0..<32 {
                 group.addTask {
                     var seen: [HTTPResponseStatus] = []
-                    for i in stride(from: worker, to: crowd.count, by: 32) {
-                        seen.append(try await HTTP.send(
-                            TestCluster.gateway + "/miaosha/\(sku)", method: .POST, headers: crowd[i] + [("X-Forwarded-For", "203.0.113.7")], body: nil).status)
+                    for _ in stride(from: worker, to: total, by: 32) {
+                        // A pooled keep-alive connection nginx has just closed is the client's
+                        // problem, not an answer: count the answers.
+                        if let reply = try? await HTTP.send(
+                            TestCluster.gateway + "/miaosha/\(sku)", method: .POST, headers: login + [("X-Forwarded-For", "203.0.113.7")], body: nil) {
+                            seen.append(reply.status)
+                        }
                     }
                     return seen
                 }
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
-        // 700 at once from one client against 200/s with a burst of 400: the rest is 429.
+        // 1,500 as fast as one client can against 200/s with a burst of 400: some are 429.
         #expect(statuses.filter { $0 == .tooManyRequests }.count >= 100, "\(statuses.filter { $0 == .tooManyRequests }.count) limited")
+        #expect(statuses.count >= total * 9 / 10)
         #expect(statuses.allSatisfy { $0 == .ok || $0 == .tooManyRequests })
         // Another client behind the same proxy is not limited by the first one's burst.
         let other = try await HTTP.send(

@@ -16,8 +16,10 @@ struct ScratchTopology {
                 .init(name: queue, arguments: ["x-dead-letter-exchange": .string("TEST-DLX"), "x-dead-letter-routing-key": .string(queue)],
                       bindings: [.init(exchange: "TEST-EXCHANGE", routingKey: routingKey)]),
                 .init(name: dlq, bindings: [.init(exchange: "TEST-DLX", routingKey: queue)]),
-            ])
+            ] + Self.retry.retryQueues(for: queue))
     }
+    /// Two quick retries.
+    static let retry = AMQPRetryPolicy(delays: [100, 200])
 
     func message(_ text: String, id: String = UUID().uuidString) -> AMQPMessage {
         AMQPMessage(exchange: "TEST-EXCHANGE", routingKey: routingKey, body: Array(text.utf8), messageID: id)
@@ -27,6 +29,7 @@ struct ScratchTopology {
         guard let c = try? await AMQPConnection.connect(TestServers.amqp) else { return }
         try? await c.delete(queue: queue)
         try? await c.delete(queue: dlq)
+        for retryQueue in Self.retry.retryQueues(for: queue) { try? await c.delete(queue: retryQueue.name) }
     }
 }
 
@@ -137,7 +140,7 @@ struct AMQPTests {
         await #expect(throws: AMQPError.self) { try await connection.publish(message) }
     }
 
-    @Test("the consumer service acks handled messages, requeues a failure once, then dead-letters it with the reason")
+    @Test("the consumer service acks handled messages, retries a failure after each delay of its policy, then dead-letters it with the reason and the attempt count")
     func consumerServiceRetryThenDeadLetter() async throws {
         let scratch = ScratchTopology()
         defer { Task { await scratch.cleanUp() } }
@@ -145,10 +148,11 @@ struct AMQPTests {
         let seen = Seen()
         let consumer = AMQPConsumer(
             endpoint: TestServers.amqp, topology: scratch.topology, queue: scratch.queue, prefetch: 2,
-            deadLetterExchange: "TEST-DLX", deadLetters: publisher
+            deadLetterExchange: "TEST-DLX", deadLetters: publisher, retry: ScratchTopology.retry
         ) { delivery in
             let text = String(decoding: delivery.body, as: UTF8.self)
             await seen.add(text)
+            await seen.add("\(text)#\(delivery.attempt)")
             if text == "bad" { throw TestFailure("cannot handle bad") }
             return .ack
         }
@@ -161,9 +165,11 @@ struct AMQPTests {
             let dead = try await eventually { try await check.messageCount(queue: scratch.dlq) == 1 }
             #expect(dead)
             #expect(await seen.count("good") == 1)
-            #expect(await seen.count("bad") == 2, "one retry, then dead-lettered")
+            #expect(await seen.count("bad") == 3, "two retries, then dead-lettered")
+            for attempt in 1...3 { #expect(await seen.count("bad#\(attempt)") == 1) }
             let letter = try #require(try await check.get(queue: scratch.dlq))
             #expect(letter.headers["x-death-reason"]?.contains("cannot handle bad") == true)
+            #expect(letter.headers["x-attempt"] == "3")
             #expect(try await check.messageCount(queue: scratch.queue) == 0)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()

@@ -10,28 +10,32 @@ import Testing
 struct ServiceTokenTests {
     let key = Array("k".utf8) + Array(repeating: 7, count: 40)
 
-    @Test("a fresh token names its caller; one minted two minutes ago or under another key does not verify")
+    @Test("a fresh token names its caller to its callee; one minted two minutes ago, under another key or for another callee does not verify")
     func lifetime() {
         let now = Date()
-        #expect(ServiceToken.caller(of: ServiceToken.mint(caller: "oms", key: key, now: now), key: key, now: now) == "oms")
-        #expect(ServiceToken.caller(of: ServiceToken.mint(caller: "oms", key: key, now: now.addingTimeInterval(-121)), key: key, now: now) == nil)
-        #expect(ServiceToken.caller(of: ServiceToken.mint(caller: "oms", key: Array(key.reversed()), now: now), key: key, now: now) == nil)
+        #expect(ServiceToken.caller(of: ServiceToken.mint(caller: "oms", callee: "wms", key: key, now: now), to: "wms", key: key, now: now) == "oms")
+        #expect(ServiceToken.caller(of: ServiceToken.mint(caller: "oms", callee: "wms", key: key, now: now), to: "payment", key: key, now: now) == nil)
+        #expect(ServiceToken.caller(of: ServiceToken.mint(caller: "oms", callee: "wms", key: key, now: now.addingTimeInterval(-121)), to: "wms", key: key, now: now) == nil)
+        #expect(ServiceToken.caller(of: ServiceToken.mint(caller: "oms", callee: "wms", key: Array(key.reversed()), now: now), to: "wms", key: key, now: now) == nil)
     }
 
-    @Test("changing the caller, the expiry or one byte of the MAC breaks it; so does a far-future expiry")
+    @Test("changing the caller, the callee, the expiry or one byte of the MAC breaks it; so does a far-future expiry")
     func tampering() {
         let now = Date()
-        let token = ServiceToken.mint(caller: "oms", key: key, now: now)
+        let token = ServiceToken.mint(caller: "oms", callee: "wms", key: key, now: now)
         let parts = token.split(separator: ".").map(String.init)
-        #expect(ServiceToken.caller(of: ["svc1", "payment", parts[2], parts[3]].joined(separator: "."), key: key, now: now) == nil)
-        #expect(ServiceToken.caller(of: ["svc1", "oms", String(Int64(parts[2])! + 1), parts[3]].joined(separator: "."), key: key, now: now) == nil)
-        var mac = Array(parts[3].utf8)
+        func verify(_ parts: [String]) -> String? { ServiceToken.caller(of: parts.joined(separator: "."), to: "wms", key: key, now: now) }
+        #expect(verify(parts) == "oms")
+        #expect(verify(["svc1", "payment", "wms", parts[3], parts[4]]) == nil)
+        #expect(ServiceToken.caller(of: ["svc1", "oms", "oms", parts[3], parts[4]].joined(separator: "."), to: "oms", key: key, now: now) == nil)
+        #expect(verify(["svc1", "oms", "wms", String(Int64(parts[3])! + 1), parts[4]]) == nil)
+        var mac = Array(parts[4].utf8)
         mac[0] = mac[0] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-        #expect(ServiceToken.caller(of: ["svc1", "oms", parts[2], String(decoding: mac, as: UTF8.self)].joined(separator: "."), key: key, now: now) == nil)
-        let far = ServiceToken.mint(caller: "oms", key: key, now: now.addingTimeInterval(86_400))
-        #expect(ServiceToken.caller(of: far, key: key, now: now) == nil)
-        for junk in ["", "svc1", "svc1.oms.1.", "svc2.oms.9999999999.AAAA", String(repeating: "a", count: 10_000)] {
-            #expect(ServiceToken.caller(of: junk, key: key, now: now) == nil)
+        #expect(verify(["svc1", "oms", "wms", parts[3], String(decoding: mac, as: UTF8.self)]) == nil)
+        let far = ServiceToken.mint(caller: "oms", callee: "wms", key: key, now: now.addingTimeInterval(86_400))
+        #expect(ServiceToken.caller(of: far, to: "wms", key: key, now: now) == nil)
+        for junk in ["", "svc1", "svc1.oms.wms.1.", "svc2.oms.wms.9999999999.AAAA", String(repeating: "a", count: 10_000)] {
+            #expect(ServiceToken.caller(of: junk, to: "wms", key: key, now: now) == nil)
         }
     }
 

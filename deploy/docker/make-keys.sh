@@ -27,7 +27,8 @@ if [ ! -s "$dir/service.key" ]; then
     made="$made service.key"
 fi
 if [ ! -s "$dir/admin-token" ]; then
-    openssl rand -hex 16 >"$dir/admin-token"
+    # No newline: Kubernetes hands a Secret's bytes to GMALL_ADMIN_TOKEN as they are.
+    printf '%s' "$(openssl rand -hex 16)" >"$dir/admin-token"
     made="$made admin-token"
 fi
 echo "keys in $dir:${made:- all present}"

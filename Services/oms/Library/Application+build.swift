@@ -25,7 +25,7 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let flashSale = FlashSaleOrders(
         postgres: infrastructure.postgres, redis: infrastructure.redis, relay: relay,
-        wms: WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "oms", key: config.shared.serviceKey)),
+        wms: WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "oms", callee: "wms", key: config.shared.serviceKey)),
         closeAfterSeconds: config.closeAfterSeconds, logger: logger)
     let consumers = [
         infrastructure.consumer(for: Messaging.orderPay, handler: handlers.orderPaid),

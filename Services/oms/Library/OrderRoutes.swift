@@ -12,7 +12,7 @@ struct OrderRoutes: Sendable {
     }
 
     func register(internal router: Router<ShopRequestContext>, serviceKey: [UInt8]?) {
-        router.group().add(middleware: ServiceAuthMiddleware(key: serviceKey, callers: ["payment"]))
+        router.group().add(middleware: ServiceAuthMiddleware(service: "oms", key: serviceKey, callers: ["payment"]))
             .get("/oms/order/token/:orderSn", use: anyOrder)
     }
 

@@ -20,7 +20,7 @@ public func buildApplication(_ config: PaymentServiceConfig) async throws -> Sho
     let ledger = PaymentLedger(postgres: infrastructure.postgres, appID: config.appID, sellerID: config.sellerID)
     let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
     let routes = PaymentRoutes(
-        ledger: ledger, gateway: gateway, orders: OrderClient(baseURL: config.omsURL, http: http, credential: ServiceCredential(caller: "payment", key: config.shared.serviceKey)),
+        ledger: ledger, gateway: gateway, orders: OrderClient(baseURL: config.omsURL, http: http, credential: ServiceCredential(caller: "payment", callee: "oms", key: config.shared.serviceKey)),
         verifier: AlipayNotificationVerifier(alipayPublicKey: gateway.alipayPublicKey),
         pages: try PaymentPages(), relay: relay, timeoutMinutes: config.timeoutMinutes)
     let query = ActiveQueryJob(

@@ -13,7 +13,7 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
     try await infrastructure.migrate(database: config.database)
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
-    let wms = WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "seckill", key: config.shared.serviceKey))
+    let wms = WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "seckill", callee: "wms", key: config.shared.serviceKey))
     let store = SessionStore(postgres: infrastructure.postgres, redis: infrastructure.redis, wms: wms, logger: logger)
     let openSkus = OpenSkus()
     openSkus.replace(with: try await store.active())

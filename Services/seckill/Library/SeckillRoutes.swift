@@ -14,6 +14,9 @@ struct SeckillRoutes: Sendable {
     let redis: RedisPool
     /// The answers that carry no data are the same bytes every time: encoded once.
     let fixedAnswers: [Int: ByteBuffer]
+    /// The public session list, made at most once a second however many ask (a crowd refreshing
+    /// the page costs PostgreSQL one query a second).
+    let sessionList = RecentValue<ByteBuffer>(for: .seconds(1))
 
     init(sale: FlashSale, store: SessionStore, openSkus: OpenSkus, redis: RedisPool) throws {
         self.sale = sale
@@ -74,11 +77,14 @@ struct SeckillRoutes: Sendable {
     }
 
     @Sendable func sessions(_ request: Request, context: ShopRequestContext) async throws -> Response {
-        var sessions = try await store.active().filter { $0.endTime > Date() }
-        for i in sessions.indices {
-            sessions[i].permitsLeft = try await redis.send(["GET", FlashSaleKeys.permits(sessions[i].skuId)]).int.map(Int.init)
+        let body = try await sessionList.value { [store, redis] in
+            var sessions = try await store.active().filter { $0.endTime > Date() }
+            for i in sessions.indices {
+                sessions[i].permitsLeft = try await redis.send(["GET", FlashSaleKeys.permits(sessions[i].skuId)]).int.map(Int.init)
+            }
+            return ByteBuffer(bytes: try ShopJSON.encoder.encode(ResponseVo.ok(sessions)))
         }
-        return try ShopJSON.response(ResponseVo.ok(sessions))
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: body))
     }
 
     @Sendable func openSession(_ request: Request, context: ShopRequestContext) async throws -> Response {
@@ -103,4 +109,29 @@ package final class OpenSkus: Sendable {
     package func contains(_ sku: Int64) -> Bool { skus.withLock { $0.contains(sku) } }
     package func insert(_ sku: Int64) { _ = skus.withLock { $0.insert(sku) } }
     package func replace(with sessions: [FlashSaleSession]) { skus.withLock { $0 = Set(sessions.map(\.skuId)) } }
+}
+
+/// A value computed at most once per `lifetime`; callers arriving while it is being computed wait
+/// for that computation. A failed computation is not kept.
+final class RecentValue<Value: Sendable>: Sendable {
+    private let lifetime: Duration
+    private let last = Mutex<(at: ContinuousClock.Instant, task: Task<Value, any Error>)?>(nil)
+
+    init(for lifetime: Duration) { self.lifetime = lifetime }
+
+    func value(_ make: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let now = ContinuousClock.now
+        let task = last.withLock { last -> Task<Value, any Error> in
+            if let last, now - last.at < lifetime { return last.task }
+            let task = Task { try await make() }
+            last = (now, task)
+            return task
+        }
+        do {
+            return try await task.value
+        } catch {
+            last.withLock { if $0?.task == task { $0 = nil } }
+            throw error
+        }
+    }
 }

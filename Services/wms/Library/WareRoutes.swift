@@ -8,7 +8,7 @@ struct WareRoutes: Sendable {
     let warehouse: Warehouse
 
     func register(internal router: Router<ShopRequestContext>, serviceKey: [UInt8]?) {
-        let calls = router.group().add(middleware: ServiceAuthMiddleware(key: serviceKey, callers: ["oms", "seckill"]))
+        let calls = router.group().add(middleware: ServiceAuthMiddleware(service: "wms", key: serviceKey, callers: ["oms", "seckill"]))
         calls.post("/wms/lock", use: lock)
         calls.post("/wms/reservations", use: reserve)
         calls.post("/wms/reservations/:key/release", use: release)

@@ -3,42 +3,47 @@ import Signing
 import Synchronization
 
 /// A short-lived token one service presents to another in `X-Service-Token`:
-/// `svc1.<caller>.<expires, unix seconds>.<base64url HMAC-SHA256 of what precedes it>`, under the
-/// suite's shared service key (`GMALL_SERVICE_KEY` / `_FILE`). A token names its caller, so a
-/// callee admits only the callers it serves, and a leaked token is worthless after two minutes.
+/// `svc1.<caller>.<callee>.<expires, unix seconds>.<base64url HMAC-SHA256 of what precedes it>`,
+/// under the suite's shared service key (`GMALL_SERVICE_KEY` / `_FILE`). A token names its caller,
+/// so a callee admits only the callers it serves, and its callee, so a token sent to one service
+/// is refused by every other; a leaked token is worthless after two minutes.
 package enum ServiceToken {
     package static let header = "X-Service-Token"
     package static let lifetime: TimeInterval = 120
     /// Keys shorter than this are refused (a guessable key would make every token forgeable).
     package static let minimumKeyBytes = 32
 
-    package static func mint(caller: String, key: [UInt8], now: Date = Date()) -> String {
-        let claim = "svc1.\(caller).\(Int64(now.timeIntervalSince1970 + lifetime))"
+    package static func mint(caller: String, callee: String, key: [UInt8], now: Date = Date()) -> String {
+        let claim = "svc1.\(caller).\(callee).\(Int64(now.timeIntervalSince1970 + lifetime))"
         return claim + "." + Base64URL.encode(HMACSHA256.mac(key: key, message: Array(claim.utf8)))
     }
 
-    /// The caller named by a valid, unexpired `token`, or nil.
-    package static func caller(of token: String, key: [UInt8], now: Date = Date()) -> String? {
+    /// The caller named by a valid, unexpired `token` addressed to `callee`, or nil.
+    package static func caller(of token: String, to callee: String, key: [UInt8], now: Date = Date()) -> String? {
         guard token.utf8.count <= 256 else { return nil }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "svc1", let expires = Int64(parts[2]) else { return nil }
-        let claim = token.utf8.prefix(token.utf8.count - parts[3].utf8.count - 1)
+        guard parts.count == 5, parts[0] == "svc1", let expires = Int64(parts[3]) else { return nil }
+        let claim = token.utf8.prefix(token.utf8.count - parts[4].utf8.count - 1)
         let expected = Base64URL.encode(HMACSHA256.mac(key: key, message: Array(claim)))
-        guard ConstantTime.equals(Array(parts[3].utf8), Array(expected.utf8)) else { return nil }
+        guard ConstantTime.equals(Array(parts[4].utf8), Array(expected.utf8)) else { return nil }
+        guard parts[2] == callee else { return nil }
         // Checked after the MAC, so a forged token learns nothing from which check failed.
         guard Double(expires) >= now.timeIntervalSince1970, Double(expires) <= now.timeIntervalSince1970 + 2 * lifetime else { return nil }
         return String(parts[1])
     }
 }
 
-/// The calling side: the current token for `caller`, minted again when half its life is gone.
+/// The calling side: the current token from `caller` to `callee`, minted again when half its
+/// life is gone.
 package final class ServiceCredential: Sendable {
     package let caller: String
+    package let callee: String
     private let key: [UInt8]?
     private let current = Mutex<(token: String, renewAt: Date)?>(nil)
 
-    package init(caller: String, key: [UInt8]?) {
+    package init(caller: String, callee: String, key: [UInt8]?) {
         self.caller = caller
+        self.callee = callee
         self.key = key
     }
 
@@ -46,7 +51,7 @@ package final class ServiceCredential: Sendable {
         guard let key else { throw UpstreamError(service: caller, status: nil, message: "no service key configured (GMALL_SERVICE_KEY)") }
         return current.withLock { current in
             if let current, current.renewAt > now { return current.token }
-            let token = ServiceToken.mint(caller: caller, key: key, now: now)
+            let token = ServiceToken.mint(caller: caller, callee: callee, key: key, now: now)
             current = (token, now.addingTimeInterval(ServiceToken.lifetime / 2))
             return token
         }

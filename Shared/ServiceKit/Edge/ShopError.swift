@@ -73,7 +73,7 @@ extension ShopError {
         case let redis as RedisError:
             switch redis.kind {
             case .connection, .poolClosed: self = .unavailable()
-            case .server where redis.message.hasPrefix("LOADING") || redis.message.hasPrefix("BUSY"): self = .unavailable()
+            case .server where Self.transientRedisErrors.contains(where: { redis.message.hasPrefix($0) }): self = .unavailable()
             default: self = Self.internalError
             }
         case let amqp as AMQPError:
@@ -88,9 +88,13 @@ extension ShopError {
     public var isInternal: Bool { status == .internalServerError }
 
     static let internalError = ShopError(status: .internalServerError, message: "internal error")
-    /// Connection exceptions, operator intervention (shutdown, restart), insufficient resources,
-    /// serialization failures and deadlocks: gone on a retry.
-    static let transientSQLStates = ["08", "57P", "53", "40001", "40P01"]
+    /// Connection exceptions, operator intervention (shutdown, restart, statement timeout),
+    /// insufficient resources, a read-only standby after a failover, lock timeouts, serialization
+    /// failures and deadlocks: gone on a retry.
+    static let transientSQLStates = ["08", "57", "53", "25006", "55P03", "40001", "40P01"]
+    /// Redis loading its data, busy with a script, a replica or a cluster between states, out of
+    /// memory: gone on a retry.
+    static let transientRedisErrors = ["LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "OOM"]
 
     static func phrase(_ status: HTTPResponse.Status) -> String {
         switch status.code {

@@ -27,11 +27,26 @@ public func buildSimulator(_ config: SimulatorConfig, logger: Logger = Logger(la
     }
 
     @Sendable func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response { ShopJSON.html(text, status: status) }
+    /// Text from a request, made safe to put into a page.
+    @Sendable func escaped(_ text: some StringProtocol) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
 
     @Sendable func gateway(_ request: Request, context: ShopRequestContext) async throws -> Response {
         let params: [String: String]
         do { params = try await parameters(request, context) } catch {
-            return html("<h1>invalid request</h1><p>\(error)</p>", status: .badRequest)
+            return html("<h1>invalid request</h1><p>\(escaped("\(error)"))</p>", status: .badRequest)
         }
         let method = params["method"] ?? ""
         let signatureOK = params["sign"].map { merchantKey.verifyRSA2(signature: $0, content: AlipaySignContent.request(params)) } ?? false
@@ -50,11 +65,10 @@ public func buildSimulator(_ config: SimulatorConfig, logger: Logger = Logger(la
             let trade = await book.open(
                 outTradeNo: outTradeNo, totalAmount: amount, subject: subject, notifyURL: notifyURL, returnURL: returnURL,
                 passback: biz["passback_params"] as? String)
-            let safeSubject = subject.replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: "&", with: "&amp;")
             return html("""
                 <!DOCTYPE html><html><head><meta charset="utf-8"><title>支付宝 模拟收银台</title></head><body>
                 <h1>支付宝 模拟收银台 (local simulator)</h1>
-                <p>商品：\(safeSubject)</p><p>订单号：\(trade.outTradeNo)</p><p>金额：¥<b id="amount">\(trade.totalAmount)</b></p>
+                <p>商品：\(escaped(subject))</p><p>订单号：\(escaped(trade.outTradeNo))</p><p>金额：¥<b id="amount">\(escaped(trade.totalAmount))</b></p>
                 <form method="POST" action="/alipay-sim/pay">
                 <input type="hidden" name="out_trade_no" value="\(FormBody.encode(trade.outTradeNo))">
                 <button type="submit">确认付款</button></form></body></html>
@@ -80,7 +94,7 @@ public func buildSimulator(_ config: SimulatorConfig, logger: Logger = Logger(la
             return Response(status: .ok, headers: [.contentType: "application/json;charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: try signer.response(key: key, members: members))))
         default:
-            return html("<h1>unknown method \(method.prefix(64))</h1>", status: .badRequest)
+            return html("<h1>unknown method \(escaped(method.prefix(64)))</h1>", status: .badRequest)
         }
     }
 
