@@ -37,6 +37,11 @@ package enum OrderStatus: Int, Codable, Sendable {
     case unpaid = 0, paid = 1, shipped = 2, done = 3, closed = 4, invalid = 5
 }
 
+/// Where an order came from (oms_order.source_type).
+package enum OrderSource: Int, Codable, Sendable {
+    case normal = 0, flashSale = 1
+}
+
 /// One line of an order.
 package struct OrderItemEntity: Codable, Sendable, Equatable {
     package var skuId: Int64

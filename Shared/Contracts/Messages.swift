@@ -49,18 +49,23 @@ package struct OrderRef: Codable, Sendable, Equatable {
     package init(orderSn: String) { self.orderSn = orderSn }
 }
 
-/// `sec.release`: give a closed flash-sale order's permit back.
+/// `sec.release`: a flash-sale win ends without a paid order (closed unpaid, never created, or
+/// refused by the reservation): the win is released and, unless `restock` is false, its permit and
+/// the buyer's place go back to the sale.
 package struct SeckillRelease: Codable, Sendable, Equatable {
     package var orderSn: String
     package var skuId: Int64
     package var userId: Int64
     package var count: Int
     package var sessionId: Int64?
-    package init(orderSn: String, skuId: Int64, userId: Int64, count: Int, sessionId: Int64?) {
+    /// False when no unit stands behind the permit (the reservation refused the order).
+    package var restock: Bool?
+    package init(orderSn: String, skuId: Int64, userId: Int64, count: Int, sessionId: Int64?, restock: Bool? = nil) {
         self.orderSn = orderSn
         self.skuId = skuId
         self.userId = userId
         self.count = count
         self.sessionId = sessionId
+        self.restock = restock
     }
 }

@@ -1,24 +1,27 @@
 #!/bin/sh
 # HEALTHCHECK of the gmall image: GET the service's internal /health/live (the process answers;
 # readiness, with every dependency, is /health/ready and is Kubernetes' business).
-# The port: GMALL_HEALTH_URL if set; else GMALL_INTERNAL_PORT; else GMALL_HTTP_PORT + 1000; else
-# the default of the service that PID 1 is. The Alipay simulator has one (public) port only.
-# A container running something else (gmall-jwt, gmall-make-keys) has nothing to check: healthy.
+# The URL: GMALL_HEALTH_URL if set; else the internal port GMALL_INTERNAL_PORT, or GMALL_HTTP_PORT
+# + 1000; else the simulator's (ALIPAY_SIM_PORT: one public port only); else the default port of
+# the service that PID 1 is. A container running something else (gmall-jwt, gmall-make-keys) has
+# nothing to check: healthy.
 set -eu
-name="$(cat /proc/1/comm 2>/dev/null || echo unknown)"
 if [ -n "${GMALL_HEALTH_URL:-}" ]; then
     url="$GMALL_HEALTH_URL"
-elif [ "$name" = alipay-simulato ] || [ "$name" = alipay-simulator ]; then   # comm is cut at 15 bytes
-    url="http://127.0.0.1:${ALIPAY_SIM_PORT:-18095}/alipay-sim/health"
+elif [ -n "${GMALL_INTERNAL_PORT:-}" ]; then
+    url="http://127.0.0.1:$GMALL_INTERNAL_PORT/health/live"
+elif [ -n "${GMALL_HTTP_PORT:-}" ]; then
+    url="http://127.0.0.1:$((GMALL_HTTP_PORT + 1000))/health/live"
+elif [ -n "${ALIPAY_SIM_PORT:-}" ]; then
+    url="http://127.0.0.1:$ALIPAY_SIM_PORT/alipay-sim/health"
 else
-    case "$name" in
-        payment) default=18092 ;;
-        oms) default=18091 ;;
-        wms) default=18093 ;;
-        seckill) default=18094 ;;
+    case "$(cat /proc/1/comm 2>/dev/null || true)" in   # comm is cut at 15 bytes
+        payment) url="http://127.0.0.1:19092/health/live" ;;
+        oms) url="http://127.0.0.1:19091/health/live" ;;
+        wms) url="http://127.0.0.1:19093/health/live" ;;
+        seckill) url="http://127.0.0.1:19094/health/live" ;;
+        alipay-simulato*) url="http://127.0.0.1:18095/alipay-sim/health" ;;
         *) exit 0 ;;
     esac
-    port="${GMALL_INTERNAL_PORT:-$(( ${GMALL_HTTP_PORT:-$default} + 1000 ))}"
-    url="http://127.0.0.1:$port/health/live"
 fi
 exec curl -fsS -o /dev/null --max-time 2 "$url"

@@ -26,7 +26,7 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
     let flashSale = FlashSaleOrders(
         postgres: infrastructure.postgres, redis: infrastructure.redis, relay: relay,
         wms: WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "oms", callee: "wms", key: config.shared.serviceKey)),
-        closeAfterSeconds: config.closeAfterSeconds, logger: logger)
+        closeAfterSeconds: config.closeAfterSeconds, retry: config.shared.amqpRetry, logger: logger)
     let consumers = [
         infrastructure.consumer(for: Messaging.orderPay, handler: handlers.orderPaid),
         // Unpaid orders of a sale expire together: closes (each its own order, a conditional

@@ -15,9 +15,24 @@ package struct FlashSaleOrders: Sendable {
     package let redis: RedisPool
     package let relay: OutboxRelay
     package let wms: WareClient
-    /// An unpaid order closes after this (a per-message TTL on `order.create`).
+    /// An unpaid order closes after this (the delay queue `ORDER-DELAY-<N>s`).
     package let closeAfterSeconds: Int
+    /// The consumer's retry policy: the handler compensates only on the last attempt.
+    package let retry: AMQPRetryPolicy
     package let logger: Logger
+
+    package init(
+        postgres: PostgresPool, redis: RedisPool, relay: OutboxRelay, wms: WareClient, closeAfterSeconds: Int, retry: AMQPRetryPolicy,
+        logger: Logger
+    ) {
+        self.postgres = postgres
+        self.redis = redis
+        self.relay = relay
+        self.wms = wms
+        self.closeAfterSeconds = closeAfterSeconds
+        self.retry = retry
+        self.logger = logger
+    }
 
 
     package func secKill(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
@@ -28,46 +43,90 @@ package struct FlashSaleOrders: Sendable {
             let lock = StockLockRequest(
                 orderSn: m.orderSn, items: [LockLine(skuId: m.skuId, count: m.count)], reservationKey: "seckill-session:\(session)")
             switch try await wms.lock(lock) {
-            case .shortage, .released:
+            case .shortage:
+                // Redis issued a permit the reservation cannot cover: no order. The win is settled
+                // as released, without handing the permit back (there is no unit behind it).
                 logger.warning("seckill.order.refused", metadata: ["order.sn": "\(m.orderSn)", "reason": "reservation empty"])
-                try await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "soldout")
+                try await enqueueRelease(m, session: session, restock: false)
+                try? await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "soldout")
+                return .ack
+            case .released:
+                // The order existed and was closed (its lock released, its permit given back by
+                // the close): this is a late repeat, nothing to create.
                 return .ack
             case .locked:
                 break
             }
-            let total = m.price.amount * Decimal(m.count)
-            try await postgres.withTransaction { connection in
-                let inserted = try await connection.query("""
-                    INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth, source_type, session_id)
-                    VALUES (\(m.orderSn), \(m.userId), 0, \(total), \(total), \(Self.points(total)), \(Self.points(total)), 1, \(session))
-                    ON CONFLICT (order_sn) DO NOTHING
-                    RETURNING id
-                    """).first
-                guard let id = try inserted?.decode("id", as: Int64.self) else { return }
-                try await connection.query("""
-                    INSERT INTO oms_order_item (order_id, order_sn, sku_id, sku_name, sku_price, sku_quantity)
-                    VALUES (\(id), \(m.orderSn), \(m.skuId), \("秒杀商品 \(m.skuId)"), \(m.price.amount), \(m.count))
-                    """)
-                try await Outbox.enqueue(
-                    OrderRef(orderSn: m.orderSn), route: Messaging.orderDelay(seconds: closeAfterSeconds), messageID: "order.create:\(m.orderSn)",
-                    on: connection)
-            }
-            relay.wake()
-            try await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "ok")
-            return .ack
-        } catch where delivery.redelivered {
-            // The one retry failed too: give the stock and the permit back, tell the buyer, dead-letter.
-            logger.error("seckill.order.failed", metadata: ["order.sn": "\(m.orderSn)", "error": "\(error)"])
-            try await postgres.withTransaction { connection in
-                try await Outbox.enqueue(OrderRef(orderSn: m.orderSn), route: Messaging.stockUnlock, messageID: "stock.unlock:\(m.orderSn)", on: connection)
-                try await Outbox.enqueue(
-                    SeckillRelease(orderSn: m.orderSn, skuId: m.skuId, userId: m.userId, count: m.count, sessionId: session),
-                    route: Messaging.secRelease, messageID: "sec.release:\(m.orderSn)", on: connection)
-            }
-            relay.wake()
-            try? await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "failed")
-            return .deadLetter(reason: "order creation failed twice: \(error)")
+            try await createOrder(m, session: session)
+        } catch {
+            guard delivery.attempt >= retry.maxAttempts else { throw error }  // the consumer retries later
+            return try await giveUp(m, session: session, error: error)
         }
+        relay.wake()
+        do {
+            try await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "ok")
+        } catch {
+            // The order exists: never undone for the latch. The pay-wait falls back to
+            // "processing" and the page polls the order instead.
+            logger.warning("seckill.latch.not_counted", metadata: ["order.sn": "\(m.orderSn)", "error": "\(error)"])
+        }
+        return .ack
+    }
+
+    /// The order with its line and its close timer, once (a repeat finds it and does nothing).
+    private func createOrder(_ m: SeckillWon, session: Int64) async throws {
+        let total = m.price.amount * Decimal(m.count)
+        try await postgres.withTransaction { connection in
+            let inserted = try await connection.query("""
+                INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth, source_type, session_id)
+                VALUES (\(m.orderSn), \(m.userId), \(OrderStatus.unpaid.rawValue), \(total), \(total), \(Self.points(total)), \(Self.points(total)),
+                        \(OrderSource.flashSale.rawValue), \(session))
+                ON CONFLICT (order_sn) DO NOTHING
+                RETURNING id
+                """).first
+            guard let id = try inserted?.decode("id", as: Int64.self) else { return }
+            try await connection.query("""
+                INSERT INTO oms_order_item (order_id, order_sn, sku_id, sku_name, sku_price, sku_quantity)
+                VALUES (\(id), \(m.orderSn), \(m.skuId), \("秒杀商品 \(m.skuId)"), \(m.price.amount), \(m.count))
+                """)
+            try await Outbox.enqueue(
+                OrderRef(orderSn: m.orderSn), route: Messaging.orderDelay(seconds: closeAfterSeconds), messageID: "order.create:\(m.orderSn)",
+                on: connection)
+        }
+    }
+
+    /// The last attempt failed. Only a handler that did not create the order may give its stock
+    /// and permit back: if the order exists (its commit may have landed before the failure), it
+    /// stays, payable, and nothing is undone. If that cannot even be checked, nothing is undone
+    /// either: the dead letter waits for an operator's replay.
+    private func giveUp(_ m: SeckillWon, session: Int64, error: any Error) async throws -> AMQPOutcome {
+        logger.error("seckill.order.failed", metadata: ["order.sn": "\(m.orderSn)", "error": "\(error)"])
+        let exists: Bool
+        do {
+            exists = try await postgres.query("SELECT 1 FROM oms_order WHERE order_sn = \(m.orderSn)").first != nil
+        } catch {
+            return .deadLetter(reason: "order creation failed on every attempt and its existence is unknown: \(error)")
+        }
+        if exists { return .deadLetter(reason: "order exists but its last handling failed: \(error)") }
+        try await postgres.withTransaction { connection in
+            try await Outbox.enqueue(OrderRef(orderSn: m.orderSn), route: Messaging.stockUnlock, messageID: "stock.unlock:\(m.orderSn)", on: connection)
+            try await Outbox.enqueue(
+                SeckillRelease(orderSn: m.orderSn, skuId: m.skuId, userId: m.userId, count: m.count, sessionId: session),
+                route: Messaging.secRelease, messageID: "sec.release:\(m.orderSn)", on: connection)
+        }
+        relay.wake()
+        try? await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "failed")
+        return .deadLetter(reason: "order creation failed on every attempt (stock and permit given back): \(error)")
+    }
+
+    /// `sec.release` for a win that will have no order; `restock` false keeps the permit out of Redis.
+    private func enqueueRelease(_ m: SeckillWon, session: Int64, restock: Bool) async throws {
+        try await postgres.withTransaction { connection in
+            try await Outbox.enqueue(
+                SeckillRelease(orderSn: m.orderSn, skuId: m.skuId, userId: m.userId, count: m.count, sessionId: session, restock: restock),
+                route: Messaging.secRelease, messageID: "sec.release:\(m.orderSn)", on: connection)
+        }
+        relay.wake()
     }
 
     /// Points for a paid order: one per whole yuan.

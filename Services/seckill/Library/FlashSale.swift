@@ -140,6 +140,8 @@ package struct FlashSale: Sendable {
                 RETURNING session_id, sku_id, user_id, count
                 """).first
             else { return }
+            // A win the reservation could not cover has no unit behind its permit: released, not restocked.
+            guard m.restock != false else { return }
             try await giveBack(
                 sku: try row.decode("sku_id"), buyer: try row.decode("user_id"), count: try row.decode("count"),
                 sessionID: try row.decode("session_id"), orderSn: m.orderSn)

@@ -91,8 +91,12 @@ package struct Warehouse: Sendable {
             if !used.isEmpty { return .ack }
             let statuses = try await connection.query("SELECT DISTINCT status FROM wms_stock_lock WHERE order_sn = \(m.orderSn)").rows.map { try $0.decode("status", as: Int.self) }
             if statuses.isEmpty { return .retry(reason: "no stock lock for order \(m.orderSn)") }
-            if statuses.contains(StockLockStatus.released.rawValue) { logger.error("stock.minus.released_lock", metadata: ["order.sn": "\(m.orderSn)"]) }
-            return .ack  // already used (a repeat), or released (paid after close: refund, logged)
+            if statuses.contains(StockLockStatus.released.rawValue) {
+                // A paid order whose stock went back: never a sale from nothing. An operator looks.
+                logger.error("stock.minus.released_lock", metadata: ["order.sn": "\(m.orderSn)"])
+                return .deadLetter(reason: "stock.minus for order \(m.orderSn), whose lock was released")
+            }
+            return .ack  // already used: a repeat
         }
     }
 

@@ -1,0 +1,77 @@
+import AMQP
+import AsyncHTTPClient
+import Contracts
+import Foundation
+import Logging
+import OrderService
+import Postgres
+import Redis
+import ServiceKit
+import Testing
+import WareService
+
+/// The flash-sale lifecycle around the race: compensations that never undo a live order, locks
+/// that stay released, sessions of one sku side by side, Redis reconciled with the durable wins.
+@Suite("Flash-sale lifecycle: compensations, sessions and Redis loss never cost a buyer or a unit")
+struct FlashSaleLifecycleTests {
+    init() async throws { try await TestCluster.shared.start() }
+
+    /// oms's sec.kill handler as the service builds it, but with `redis` of the test's choosing.
+    func secKillHandler(redis: RedisPool) -> FlashSaleOrders {
+        FlashSaleOrders(
+            postgres: Databases.oms, redis: redis,
+            relay: OutboxRelay(postgres: Databases.oms, publisher: testPublisher, logger: Logger(label: "test")),
+            wms: WareClient(
+                baseURL: TestCluster.wmsInternal, http: HTTP.client,
+                credential: ServiceCredential(caller: "oms", callee: "wms", key: Array(TestCluster.serviceKey.utf8))),
+            closeAfterSeconds: 1800, retry: AMQPRetryPolicy(delays: [300, 300]), logger: Logger(label: "test"))
+    }
+
+    func secKill(_ won: SeckillWon, attempt: Int) throws -> AMQPDelivery {
+        AMQPDelivery(
+            deliveryTag: 1, redelivered: true, exchange: Messaging.exchange, routingKey: Messaging.secKill.routingKey,
+            messageID: "sec.kill:\(won.orderSn)", headers: ["x-attempt": String(attempt)], body: Array(try ShopJSON.encoder.encode(won)))
+    }
+
+    func outboxed(_ messageID: String) async throws -> Int {
+        try await Databases.count("SELECT count(*) FROM outbox WHERE message_id = \(messageID)", in: Databases.oms)
+    }
+
+    @Test("a sec.kill whose order was committed is never compensated, even when the buyer's latch cannot be counted down on its last attempt")
+    func committedOrderNeverCompensated() async throws {
+        let (sku, session) = try await openSession(stock: 2)
+        let won = SeckillWon(
+            orderSn: "K" + String(Int64.random(in: 1_000_000_000...9_999_999_999)), skuId: sku, userId: newMember(), count: 1,
+            price: Money("9.90")!, sessionId: session)
+        let brokenRedis = RedisPool(host: "127.0.0.1", port: 1, maxConnections: 1)
+        let outcome = try await secKillHandler(redis: brokenRedis).secKill(try secKill(won, attempt: 3))
+        #expect(try await orderStatus(won.orderSn) == OrderStatus.unpaid.rawValue)
+        #expect(try await outboxed("stock.unlock:\(won.orderSn)") == 0)
+        #expect(try await outboxed("sec.release:\(won.orderSn)") == 0)
+        #expect(try await Databases.count(
+            "SELECT count(*) FROM wms_stock_lock WHERE order_sn = \(won.orderSn) AND status = 0", in: Databases.wms) == 1)
+        if case .deadLetter = outcome { Issue.record("a created order was dead-lettered (and compensated): \(outcome)") }
+    }
+
+    @Test("stock.minus on a released lock is dead-lettered as an anomaly, and a released order is never locked again")
+    func releasedLockStaysReleased() async throws {
+        let sku = try await newSku(stock: 10)
+        let orderSn = "REL" + String(sku)
+        #expect(try await lockStock(orderSn: orderSn, sku: sku, count: 2).status == .ok)
+        let warehouse = Warehouse(postgres: Databases.wms, logger: Logger(label: "test"))
+        func delivery(_ route: Messaging.Route) -> AMQPDelivery {
+            AMQPDelivery(
+                deliveryTag: 1, redelivered: false, exchange: Messaging.exchange, routingKey: route.routingKey,
+                messageID: "\(route.routingKey):\(orderSn)", headers: [:], body: Array(#"{"orderSn":"\#(orderSn)"}"#.utf8))
+        }
+        #expect(try await warehouse.stockUnlock(delivery(Messaging.stockUnlock)) == .ack)
+        #expect(try await SkuState.of(sku).locked == 0)
+        let minus = try await warehouse.stockMinus(delivery(Messaging.stockMinus))
+        if case .deadLetter = minus {} else { Issue.record("stock.minus on a released lock answered \(minus)") }
+        #expect(try await SkuState.of(sku) == SkuState(stock: 10, locked: 0, sales: 0))
+        let again = try await lockStock(orderSn: orderSn, sku: sku, count: 2)
+        #expect(again.status == .conflict)
+        #expect(again.body.contains("\(WareCode.released)"))
+        #expect(try await SkuState.of(sku).locked == 0)
+    }
+}
