@@ -52,6 +52,18 @@ package struct ReservationRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /wms/reservations/{key}/release` body: the caller's count of the reservation's wins that
+/// are not released. wms releases the rest only once it holds a lock for each of them, so a win
+/// whose order is still being made is never told "sold out" for want of its unit.
+package struct ReservationRelease: Codable, Sendable, Equatable {
+    package var wins: Int
+    package init(wins: Int) { self.wins = wins }
+
+    package func validate() throws(InputError) {
+        try Input.count(wins, "wins", in: 0...InputLimits.reservationCount.upperBound)
+    }
+}
+
 /// A reservation's state.
 package struct ReservationState: Codable, Sendable, Equatable {
     package var key: String

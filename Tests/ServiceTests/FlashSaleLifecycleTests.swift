@@ -74,4 +74,30 @@ struct FlashSaleLifecycleTests {
         #expect(again.body.contains("\(WareCode.released)"))
         #expect(try await SkuState.of(sku).locked == 0)
     }
+
+    @Test("a session's reservation is released only once every win is settled: not while a sec.kill still waits")
+    func reservationWaitsForWins() async throws {
+        let (sku, session) = try await openSession(stock: 3, startsIn: -1, lasts: 2)
+        // A win recorded by seckill whose sec.kill oms has not handled yet (oms stopped, a backlog).
+        let won = SeckillWon(
+            orderSn: "W" + String(Int64.random(in: 1_000_000_000...9_999_999_999)), skuId: sku, userId: newMember(), count: 1,
+            price: Money("9.90")!, sessionId: session)
+        try await smsDatabase.query("""
+            INSERT INTO sms_seckill_win (order_sn, session_id, sku_id, user_id, count)
+            VALUES (\(won.orderSn), \(session), \(sku), \(won.userId), 1)
+            """)
+        let key = "seckill-session:\(session)"
+        func released() async throws -> Bool {
+            try await Databases.wms.query("SELECT released FROM wms_reservation WHERE key = \(key)").first?.decode("released") ?? false
+        }
+        // Ended 2 s ago plus several keeper ticks: still held for the waiting win.
+        try await Task.sleep(for: .seconds(5))
+        #expect(try await released() == false)
+        // The sec.kill is handled: the order is carved from the reservation, then the rest goes back.
+        try await publish(won, route: Messaging.secKill, id: "sec.kill:\(won.orderSn)")
+        let done = try await eventually(seconds: 10) { try await released() }
+        #expect(done)
+        #expect(try await orderStatus(won.orderSn) == OrderStatus.unpaid.rawValue)
+        #expect(try await SkuState.of(sku).locked == 1)
+    }
 }

@@ -138,9 +138,19 @@ package struct SessionStore: Sendable {
         try await postgres.query("SELECT \(unescaped: Self.columns) FROM sms_seckill_session WHERE id = \(id)").first.map(Self.session)
     }
 
-    /// Ends a session past its end time: its unsold rest goes back to wms.
+    /// Ends a session past its end time: its unsold rest goes back to wms, once every win not
+    /// released has its order (and so its lock); until then the session waits for the next tick.
     package func release(_ session: FlashSaleSession) async throws {
-        guard try await wms.releaseReservation(key: session.reservationKey) != nil else {
+        let wins: Int = try await postgres.query("""
+            SELECT count(*) AS n FROM sms_seckill_win WHERE session_id = \(session.id) AND NOT released
+            """).first?.decode("n") ?? 0
+        switch try await wms.releaseReservation(key: session.reservationKey, wins: wins) {
+        case .released:
+            break
+        case .unsettled:
+            logger.info("seckill.session.release_waits", metadata: ["seckill.session": "\(session.id)", "seckill.wins": "\(wins)"])
+            return
+        case .notFound:
             throw SessionRefusal("wms has no reservation \(session.reservationKey)")
         }
         try await postgres.query("UPDATE sms_seckill_session SET released = true WHERE id = \(session.id)")

@@ -37,7 +37,13 @@ struct WareRoutes: Sendable {
     @Sendable func release(_ request: Request, context: ShopRequestContext) async throws -> Response {
         let key = try context.parameters.require("key")
         try Input.key(key)
-        guard let state = try await warehouse.releaseReservation(key) else { throw ShopError.notFound("no such reservation") }
-        return try ShopJSON.response(ResponseVo.ok(state))
+        let body = try await request.decodeJSON(as: ReservationRelease.self, context: context)
+        try body.validate()
+        do {
+            guard let state = try await warehouse.releaseReservation(key, wins: body.wins) else { throw ShopError.notFound("no such reservation") }
+            return try ShopJSON.response(ResponseVo.ok(state))
+        } catch let unsettled as ReservationUnsettled {
+            throw ShopError(status: .conflict, code: WareCode.unsettled, message: unsettled.description)
+        }
     }
 }

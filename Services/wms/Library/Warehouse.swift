@@ -11,6 +11,14 @@ package struct StockShortage: Error, CustomStringConvertible, Sendable {
     package var description: String { "not enough stock for sku \(skuId)" }
 }
 
+/// A reservation still has wins without their lock: it cannot be released yet.
+package struct ReservationUnsettled: Error, CustomStringConvertible, Sendable {
+    package let key: String
+    package let wins: Int
+    package let locks: Int
+    package var description: String { "reservation \(key): \(wins - locks) of \(wins) wins have no order yet" }
+}
+
 /// The order's lock was released (the order closed): it is never locked again.
 package struct LockReleased: Error, CustomStringConvertible, Sendable {
     package let orderSn: String
@@ -161,14 +169,22 @@ package struct Warehouse: Sendable {
         return try row.decode("ware_id")
     }
 
-    /// Ends a reservation: its unsold rest goes back to free stock (idempotent).
-    package func releaseReservation(_ key: String) async throws -> ReservationState? {
+    /// Ends a reservation: its unsold rest goes back to free stock (idempotent), but only once
+    /// each of the caller's `wins` unreleased wins holds a lock carved from it; until then
+    /// `ReservationUnsettled`, and nothing changes.
+    package func releaseReservation(_ key: String, wins: Int) async throws -> ReservationState? {
         try await postgres.withTransaction { connection in
             guard let row = try await connection.query("""
                 SELECT id, ware_id, sku_id, remaining, released FROM wms_reservation WHERE key = \(key) FOR UPDATE
                 """).first
             else { return nil }
             if try !row.decode("released", as: Bool.self) {
+                let locks: Int = try await connection.query("""
+                    SELECT count(*) AS n FROM wms_stock_lock
+                    WHERE reservation_id = \(try row.decode("id", as: Int64.self))
+                      AND status IN (\(StockLockStatus.locked.rawValue), \(StockLockStatus.used.rawValue))
+                    """).first?.decode("n") ?? 0
+                guard locks >= wins else { throw ReservationUnsettled(key: key, wins: wins, locks: locks) }
                 try await connection.query("""
                     UPDATE wms_ware_sku SET stock_locked = stock_locked - \(try row.decode("remaining", as: Int.self))
                     WHERE sku_id = \(try row.decode("sku_id", as: Int64.self)) AND ware_id = \(try row.decode("ware_id", as: Int64.self))

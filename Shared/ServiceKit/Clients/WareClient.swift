@@ -36,13 +36,27 @@ package struct WareClient: Sendable {
         return state
     }
 
-    /// `POST /wms/reservations/{key}/release`: the unsold rest goes back (idempotent); nil when
-    /// wms has no such reservation.
-    package func releaseReservation(key: String) async throws -> ReservationState? {
-        let (status, vo) = try await call.send(.POST, "/wms/reservations/\(pathSegment(key))/release", as: ReservationState.self)
-        if status == 404 { return nil }
-        guard status == 200, let state = vo.data else { throw call.failure(status, vo.msg) }
-        return state
+    /// How a release request ended.
+    package enum ReleaseAnswer: Sendable, Equatable {
+        case released(ReservationState)
+        /// Some of the `wins` have no lock yet (their orders are still being made): nothing released.
+        case unsettled
+        case notFound
+    }
+
+    /// `POST /wms/reservations/{key}/release`: the unsold rest goes back (idempotent) once every one
+    /// of the caller's `wins` unreleased wins holds its lock.
+    package func releaseReservation(key: String, wins: Int) async throws -> ReleaseAnswer {
+        let (status, vo) = try await call.send(
+            .POST, "/wms/reservations/\(pathSegment(key))/release", body: ReservationRelease(wins: wins), as: ReservationState.self)
+        switch (status, vo.code) {
+        case (200, ResponseCode.ok):
+            guard let state = vo.data else { throw call.failure(status, "no reservation in the answer") }
+            return .released(state)
+        case (409, WareCode.unsettled): return .unsettled
+        case (404, _): return .notFound
+        default: throw call.failure(status, vo.msg)
+        }
     }
 }
 
@@ -50,4 +64,5 @@ package struct WareClient: Sendable {
 package enum WareCode {
     package static let shortage = 409
     package static let released = 4091
+    package static let unsettled = 4092
 }
