@@ -36,6 +36,14 @@ public struct AMQPTopology: Sendable {
         self.exchanges = exchanges
         self.queues = queues
     }
+
+    /// The same topology with every queue a quorum queue (`x-queue-type: quorum`): replicated on a
+    /// RabbitMQ cluster, so a publisher confirm means a majority has the message.
+    public func quorum() -> AMQPTopology {
+        AMQPTopology(exchanges: exchanges, queues: queues.map {
+            Queue(name: $0.name, arguments: $0.arguments.merging(["x-queue-type": .string("quorum")]) { $1 }, bindings: $0.bindings)
+        })
+    }
 }
 
 /// An outgoing persistent message.

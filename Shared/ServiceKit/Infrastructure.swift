@@ -20,7 +20,7 @@ public struct Infrastructure: Sendable {
         self.logger = logger
         postgres = PostgresPool(url: config.postgresURL, maxConnections: config.postgresPoolSize, logger: logger)
         redis = RedisPool(host: config.redisHost, port: config.redisPort, password: config.redisPassword, maxConnections: config.redisPoolSize, logger: logger)
-        publisher = AMQPPublisher(endpoint: config.amqp, topology: .withRetries(topology ?? .gmall, config.amqpRetry), logger: logger)
+        publisher = AMQPPublisher(endpoint: config.amqp, topology: .withRetries(topology ?? .gmall, config.amqpRetry, quorum: config.amqpQuorumQueues), logger: logger)
     }
 
     /// Pools and publisher, in start order.
@@ -34,7 +34,7 @@ public struct Infrastructure: Sendable {
     /// A consumer of `route`'s queue that dead-letters through this service's publisher.
     package func consumer(for route: Messaging.Route, prefetch: Int = 4, parallelism: Int = 1, handler: @escaping AMQPConsumer.Handler) -> AMQPConsumer {
         AMQPConsumer(
-            endpoint: config.amqp, topology: .withRetries(.gmall, config.amqpRetry), queue: route.queue, prefetch: prefetch,
+            endpoint: config.amqp, topology: .withRetries(.gmall, config.amqpRetry, quorum: config.amqpQuorumQueues), queue: route.queue, prefetch: prefetch,
             parallelism: parallelism, deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher, retry: config.amqpRetry,
             logger: logger, handler: handler)
     }

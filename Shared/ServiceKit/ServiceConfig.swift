@@ -22,7 +22,9 @@ import Foundation
 ///   tried again after each delay in turn, then dead-lettered (`AMQPRetryPolicy`)
 /// - `GMALL_MIGRATIONS` = `<repository>/deploy/migrations`
 /// - `GMALL_LOG_LEVEL` = `info`
-/// - `GMALL_ADMIN_TOKEN` (secret; unset: the admin endpoints answer 403)
+/// - `GMALL_ADMIN_TOKEN` (secret) or `GMALL_ADMIN_TOKEN_FILE` (unset: the admin endpoints answer 403)
+/// - `GMALL_AMQP_QUORUM_QUEUES` = `false`: `true` declares every queue as a quorum queue
+///   (replicated on a RabbitMQ cluster; a queue's type cannot change in place: declare them fresh)
 public struct ServiceConfig: Sendable {
     public var httpHost: String
     public var httpPort: Int
@@ -44,6 +46,7 @@ public struct ServiceConfig: Sendable {
     public var logLevel: String
     /// Secret: required in `X-Admin-Token` by the dead-letter admin endpoints.
     public var adminToken: String?
+    public var amqpQuorumQueues: Bool
 
     /// Reads the keys above from `environment`, for a service on `defaultPort` using `database`.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, defaultPort: Int, database: String) {
@@ -72,6 +75,9 @@ public struct ServiceConfig: Sendable {
         migrationsDirectory = env["GMALL_MIGRATIONS"] ?? Self.repositoryRoot + "/deploy/migrations"
         logLevel = env["GMALL_LOG_LEVEL"] ?? "info"
         adminToken = env["GMALL_ADMIN_TOKEN"]
+            ?? env["GMALL_ADMIN_TOKEN_FILE"].flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        amqpQuorumQueues = env["GMALL_AMQP_QUORUM_QUEUES"] == "true"
     }
 
     /// The local cluster's URL for `database`: `GMALL_PG_BASE_URL` (default

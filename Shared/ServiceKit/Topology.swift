@@ -2,11 +2,12 @@ import AMQP
 import Contracts
 
 extension AMQPTopology {
-    /// `topology` plus the retry queues `retry` parks failed deliveries of every consumed queue in.
-    package static func withRetries(_ topology: AMQPTopology, _ retry: AMQPRetryPolicy) -> AMQPTopology {
+    /// `topology` plus the retry queues `retry` parks failed deliveries of every consumed queue in;
+    /// with `quorum`, every queue a quorum queue.
+    package static func withRetries(_ topology: AMQPTopology, _ retry: AMQPRetryPolicy, quorum: Bool = false) -> AMQPTopology {
         var topology = topology
         for route in Messaging.consumed { topology.queues += retry.retryQueues(for: route.queue) }
-        return topology
+        return quorum ? topology.quorum() : topology
     }
 
     /// docs/ARCHITECTURE.md's topology: `ORDER-EXCHANGE` (topic) with one durable queue per route,

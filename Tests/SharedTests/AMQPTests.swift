@@ -132,6 +132,21 @@ struct AMQPTests {
         #expect(try await check.messageCount(queue: scratch.queue) == 2)
     }
 
+    @Test("with quorum queues (GMALL_AMQP_QUORUM_QUEUES=true) the queues, their retry queues and DLQ are declared as quorum queues and carry messages")
+    func quorumQueues() async throws {
+        let scratch = ScratchTopology()
+        defer { Task { await scratch.cleanUp() } }
+        let topology = scratch.topology.quorum()
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: topology)
+        try await publisher.publish(scratch.message("q"))
+        let check = try await AMQPConnection.connect(TestServers.amqp)
+        let arrived = try await eventually { try await check.messageCount(queue: scratch.queue) == 1 }
+        #expect(arrived)
+        // Declaring the same name as a classic queue is refused: the type is part of the queue.
+        let classic = try await AMQPConnection.connect(TestServers.amqp)
+        await #expect(throws: AMQPError.self) { try await classic.declare(scratch.topology) }
+    }
+
     @Test("publishing to an exchange that does not exist throws a broker error")
     func missingExchangeThrows() async throws {
         let connection = try await AMQPConnection.connect(TestServers.amqp)

@@ -7,7 +7,11 @@ import Signing
 /// Calls made to Alipay's gateway (or the simulator, or the sandbox: only the URL differs).
 package struct AlipayGateway: Sendable {
     package let appID: String
+    /// Where the buyer's browser posts the page-pay form.
     package let gatewayURL: String
+    /// Where payment itself calls Alipay (the trade query): the same URL in real life; inside a
+    /// container network the simulator has another address than the browser uses.
+    package let serverGatewayURL: String
     package let notifyURL: String
     package let returnURL: String
     package let merchantKey: RSAPrivateKey
@@ -54,7 +58,7 @@ package struct AlipayGateway: Sendable {
         var params = commonParameters(method: "alipay.trade.query", now: now)
         params["biz_content"] = jsonObjectText([("out_trade_no", outTradeNo)])
         let signed = try merchantKey.signAlipayRequest(params)
-        var request = HTTPClientRequest(url: gatewayURL)
+        var request = HTTPClientRequest(url: serverGatewayURL)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded;charset=utf-8")
         request.body = .bytes(ByteBuffer(string: FormBody.encode(signed.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })))

@@ -14,7 +14,7 @@ public func buildApplication(_ config: PaymentServiceConfig) async throws -> Sho
     try await infrastructure.migrate(database: config.database)
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let gateway = AlipayGateway(
-        appID: config.appID, gatewayURL: config.gatewayURL, notifyURL: config.notifyURL, returnURL: config.returnURL,
+        appID: config.appID, gatewayURL: config.gatewayURL, serverGatewayURL: config.serverGatewayURL, notifyURL: config.notifyURL, returnURL: config.returnURL,
         merchantKey: try RSAPrivateKey(text: config.merchantPrivateKey),
         alipayPublicKey: try RSAPublicKey(text: config.alipayPublicKey), http: http)
     let ledger = PaymentLedger(postgres: infrastructure.postgres, appID: config.appID, sellerID: config.sellerID)

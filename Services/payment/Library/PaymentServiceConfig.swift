@@ -9,6 +9,9 @@ import Signing
 /// - `ALIPAY_APP_ID` = `9021000000000001` (the local simulator's app)
 /// - `ALIPAY_GATEWAY_URL` = `http://127.0.0.1:8888/alipay-sim/gateway.do`; the sandbox is
 ///   `https://openapi-sandbox.dl.alipaydev.com/gateway.do`, production `https://openapi.alipay.com/gateway.do`
+/// - `ALIPAY_SERVER_GATEWAY_URL` = `ALIPAY_GATEWAY_URL`: where payment itself calls Alipay (the
+///   trade query); set it when the browser and the service reach the gateway by different names
+///   (docker-compose: the browser uses 127.0.0.1:8888, payment uses the simulator's host name)
 /// - `ALIPAY_NOTIFY_URL` = `http://127.0.0.1:8888/pay/success`, `ALIPAY_RETURN_URL` =
 ///   `http://127.0.0.1:8888/pay/ok` (your tunnel's public URLs in real life)
 /// - `ALIPAY_MERCHANT_PRIVATE_KEY` (secret; PEM or bare base64) or `ALIPAY_MERCHANT_PRIVATE_KEY_FILE`
@@ -25,6 +28,7 @@ public struct PaymentServiceConfig: Sendable {
     public let database = "guli_payment"
     public var appID: String
     public var gatewayURL: String
+    public var serverGatewayURL: String
     public var notifyURL: String
     public var returnURL: String
     /// Secret.
@@ -43,6 +47,7 @@ public struct PaymentServiceConfig: Sendable {
         let keys = shared.keysDirectory
         appID = env["ALIPAY_APP_ID"] ?? "9021000000000001"
         gatewayURL = env["ALIPAY_GATEWAY_URL"] ?? "http://127.0.0.1:8888/alipay-sim/gateway.do"
+        serverGatewayURL = env["ALIPAY_SERVER_GATEWAY_URL"] ?? gatewayURL
         notifyURL = env["ALIPAY_NOTIFY_URL"] ?? "http://127.0.0.1:8888/pay/success"
         returnURL = env["ALIPAY_RETURN_URL"] ?? "http://127.0.0.1:8888/pay/ok"
         merchantPrivateKey = try env.secretOrFile("ALIPAY_MERCHANT_PRIVATE_KEY", default: keys + "/merchant_private.pem")
