@@ -152,6 +152,49 @@ struct FlashSaleTests {
         #expect(try rows.decode("n", as: Int64.self) == 300)
     }
 
+    @Test("a duplicate order number or a win past the buyer's limit is refused alone: the other wins of its batch are written")
+    func winLedgerRefusesAlone() async throws {
+        let (sku, session) = try await openSession(stock: 10, limit: 1)
+        let ledger = WinLedger(postgres: smsDatabase, maxBatch: 64, logger: Logger(label: "test"))
+        let writer = Task { try await ledger.run() }
+        defer { writer.cancel() }
+        let prefix = "8\(Int64.random(in: 100_000_000...900_000_000))"
+        try await ledger.record(Win(orderSn: "\(prefix)dup", sessionID: session, sku: sku, buyer: 7, count: 1))
+        let attempts = [
+            Win(orderSn: "\(prefix)dup", sessionID: session, sku: sku, buyer: 70, count: 1),  // the number again (another instance)
+            Win(orderSn: "\(prefix)over", sessionID: session, sku: sku, buyer: 7, count: 1),  // buyer 7's second unit, limit 1
+            Win(orderSn: "\(prefix)a", sessionID: session, sku: sku, buyer: 8, count: 1),
+            Win(orderSn: "\(prefix)b", sessionID: session, sku: sku, buyer: 9, count: 1),
+            Win(orderSn: "\(prefix)c", sessionID: session, sku: sku, buyer: 10, count: 1),
+            Win(orderSn: "\(prefix)d", sessionID: session, sku: sku, buyer: 10, count: 1),  // 10 twice in one batch
+        ]
+        let outcomes = await withTaskGroup(of: (String, String).self) { group in
+            for win in attempts {
+                group.addTask {
+                    do {
+                        try await ledger.record(win)
+                        return (win.orderSn, "ok")
+                    } catch let refusal as WinRefusal {
+                        return (win.orderSn, "\(refusal)")
+                    } catch {
+                        return (win.orderSn, "error: \(error)")
+                    }
+                }
+            }
+            return await group.reduce(into: [String: String]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(outcomes["\(prefix)dup"] == "duplicateOrderNumber")
+        #expect(outcomes["\(prefix)over"] == "overBuyerLimit")
+        #expect(outcomes["\(prefix)a"] == "ok" && outcomes["\(prefix)b"] == "ok")
+        #expect(Set([outcomes["\(prefix)c"], outcomes["\(prefix)d"]]) == ["ok", "overBuyerLimit"])
+        let rows = try await smsDatabase.query("SELECT count(*) AS n FROM sms_seckill_win WHERE order_sn LIKE \(prefix + "%")").rows[0]
+        #expect(try rows.decode("n", as: Int64.self) == 4)
+        let perBuyer = try await smsDatabase.query("""
+            SELECT max(n) AS m FROM (SELECT count(*) AS n FROM sms_seckill_win WHERE session_id = \(session) GROUP BY user_id) x
+            """).rows[0]
+        #expect(try perBuyer.decode("m", as: Int64.self) == 1)
+    }
+
     @Test("a give-back runs once per order: a release retried after a failed commit does not give the permit twice")
     func giveBackOncePerOrder() async throws {
         let (sku, session) = try await openSession(stock: 2)

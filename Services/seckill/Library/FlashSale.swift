@@ -84,6 +84,11 @@ package struct FlashSale: Sendable {
         }
         do {
             try await ledger.record(Win(orderSn: orderSn, sessionID: sessionID, sku: sku, buyer: buyer, count: count))
+        } catch WinRefusal.overBuyerLimit {
+            // Redis forgot this buyer's earlier win (a lost second); PostgreSQL remembers it.
+            logger.warning("seckill.win.over_limit", metadata: ["order.sn": "\(orderSn)", "seckill.buyer": "\(buyer)"])
+            try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
+            return .alreadyBought
         } catch {
             logger.error("seckill.win.not_recorded", metadata: ["order.sn": "\(orderSn)", "error": "\(error)"])
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)

@@ -20,6 +20,21 @@ package struct Win: Sendable {
     }
 }
 
+/// Why PostgreSQL did not take one win (the other wins of its batch are written regardless).
+package enum WinRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Another win already has this order number (two instances with one instance id).
+    case duplicateOrderNumber
+    /// The buyer's wins not released would pass the session's limit (Redis forgot a win).
+    case overBuyerLimit
+
+    package var description: String {
+        switch self {
+        case .duplicateOrderNumber: "duplicateOrderNumber"
+        case .overBuyerLimit: "overBuyerLimit"
+        }
+    }
+}
+
 /// The ledger was shut down before the win could be written.
 struct WinLedgerClosed: Error, CustomStringConvertible {
     var description: String { "the win ledger is shut down" }
@@ -28,7 +43,9 @@ struct WinLedgerClosed: Error, CustomStringConvertible {
 /// Writes wins durably to `sms_seckill_win`, many per statement: the wins that arrive while one
 /// write is in flight go out together in the next (one multi-row `INSERT`, one commit), so a crowd
 /// of winners costs PostgreSQL a commit per batch instead of one per buyer. `record` returns only
-/// once the commit holding its row is done, or throws (the caller then gives the permit back).
+/// once the commit holding its row is done, or throws (the caller then gives the permit back): a
+/// `WinRefusal` for its own win alone (a duplicate order number, a buyer past the limit), any other
+/// error for the whole batch.
 ///
 /// A `Service`: its `run` is the writer. Wins still waiting at shutdown are refused.
 package final class WinLedger: Service, Sendable {
@@ -73,8 +90,14 @@ package final class WinLedger: Service, Sendable {
                 }
                 if batch.isEmpty { break }
                 do {
-                    try await write(batch.map(\.win))
-                    for item in batch { item.continuation.resume() }
+                    let refused = try await write(batch.map(\.win))
+                    for item in batch {
+                        if let refusal = refused[item.win.orderSn] {
+                            item.continuation.resume(throwing: refusal)
+                        } else {
+                            item.continuation.resume()
+                        }
+                    }
                 } catch {
                     logger.error("seckill.win.batch_failed", metadata: ["seckill.wins": "\(batch.count)", "error": "\(error)"])
                     for item in batch { item.continuation.resume(throwing: error) }
@@ -89,12 +112,44 @@ package final class WinLedger: Service, Sendable {
         for item in left { item.continuation.resume(throwing: WinLedgerClosed()) }
     }
 
-    /// One statement for the whole batch: the columns as arrays, unnested into rows.
-    private func write(_ wins: [Win]) async throws {
-        try await postgres.query("""
-            INSERT INTO sms_seckill_win (order_sn, session_id, sku_id, user_id, count)
-            SELECT * FROM unnest(\(wins.map(\.orderSn))::varchar[], \(wins.map(\.sessionID))::bigint[],
-                                 \(wins.map(\.sku))::bigint[], \(wins.map(\.buyer))::bigint[], \(wins.map(\.count))::int[])
-            """)
+    /// One statement per round, one transaction for the batch: the columns as arrays, unnested into
+    /// rows. A round holds at most one win per buyer and session, so the limit trigger of a later
+    /// win sees the earlier one (rows of one statement do not see each other). Returns the wins
+    /// that were not inserted, with the reason.
+    private func write(_ wins: [Win]) async throws -> [String: WinRefusal] {
+        var rounds: [[Win]] = []
+        var roundOf: [String: Int] = [:]
+        for win in wins {
+            let buyer = "\(win.sessionID):\(win.buyer)"
+            let round = roundOf[buyer, default: -1] + 1
+            roundOf[buyer] = round
+            if round == rounds.count { rounds.append([]) }
+            rounds[round].append(win)
+        }
+        return try await postgres.withTransaction { connection in
+            var inserted = Set<String>()
+            for round in rounds {
+                let rows = try await connection.query("""
+                    INSERT INTO sms_seckill_win (order_sn, session_id, sku_id, user_id, count)
+                    SELECT * FROM unnest(\(round.map(\.orderSn))::varchar[], \(round.map(\.sessionID))::bigint[],
+                                         \(round.map(\.sku))::bigint[], \(round.map(\.buyer))::bigint[], \(round.map(\.count))::int[])
+                    ON CONFLICT (order_sn) DO NOTHING
+                    RETURNING order_sn
+                    """).rows
+                for row in rows { inserted.insert(try row.decode("order_sn")) }
+            }
+            var refused: [String: WinRefusal] = [:]
+            for win in wins where !inserted.contains(win.orderSn) {
+                refused[win.orderSn] = .overBuyerLimit
+            }
+            if !refused.isEmpty {
+                // Present although not inserted now: the number was taken before (or twice in this batch).
+                let taken = try await connection.query("""
+                    SELECT order_sn FROM sms_seckill_win WHERE order_sn = ANY(\(Array(refused.keys))::varchar[])
+                    """).rows.map { try $0.decode("order_sn", as: String.self) }
+                for orderSn in taken { refused[orderSn] = .duplicateOrderNumber }
+            }
+            return refused
+        }
     }
 }
