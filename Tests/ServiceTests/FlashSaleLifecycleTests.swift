@@ -6,6 +6,7 @@ import Logging
 import OrderService
 import Postgres
 import Redis
+import SeckillService
 import ServiceKit
 import Testing
 import WareService
@@ -99,5 +100,34 @@ struct FlashSaleLifecycleTests {
         #expect(done)
         #expect(try await orderStatus(won.orderSn) == OrderStatus.unpaid.rawValue)
         #expect(try await SkuState.of(sku).locked == 1)
+    }
+
+    @Test("instance ids are leases: live holders never share one; a lease taken over stops the old holder's order numbers until it leases another")
+    func instanceIdsAreLeases() async throws {
+        let leases = (0..<8).map { _ in InstanceLease(postgres: smsDatabase, ttl: .seconds(60), logger: Logger(label: "test")) }
+        var ids: [Int64] = []
+        for lease in leases { ids.append(try await lease.acquire()) }
+        #expect(Set(ids).count == ids.count, "\(ids)")
+        let first = leases[0]
+        let numbers = OrderNumbers(lease: first)
+        let a = try #require(numbers.next()), b = try #require(numbers.next())
+        #expect(a != b)
+        #expect(try await first.renew())
+        // Another process takes the id over (as after this one froze past its lease).
+        try await smsDatabase.query("""
+            UPDATE sms_instance_lease SET holder = gen_random_uuid(), expires_at = now() + interval '1 minute' WHERE instance = \(ids[0])
+            """)
+        #expect(try await first.renew() == false)
+        #expect(first.current == nil)
+        #expect(numbers.next() == nil)
+        let again = try await first.acquire()
+        #expect(!ids.contains(again))
+        #expect(numbers.next() != nil)
+        await first.release()
+        for lease in leases.dropFirst() { await lease.release() }
+        let left = try await Databases.count(
+            "SELECT count(*) FROM sms_instance_lease WHERE instance = ANY(\(ids + [again])::int[]) AND expires_at > now()", in: smsDatabase)
+        #expect(left == 1)  // only the id taken over by "another process"
+        try await smsDatabase.query("DELETE FROM sms_instance_lease WHERE instance = \(ids[0])")
     }
 }

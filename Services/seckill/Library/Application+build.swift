@@ -17,11 +17,12 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
     let store = SessionStore(postgres: infrastructure.postgres, redis: infrastructure.redis, wms: wms, logger: logger)
     let openSkus = OpenSkus()
     openSkus.replace(with: try await store.active())
-    let instance = try await infrastructure.redis.send(["INCR", "sec:instance"]).int ?? 0
+    let lease = InstanceLease(postgres: infrastructure.postgres, logger: logger)
+    try await lease.acquire()
     let ledger = WinLedger(postgres: infrastructure.postgres, logger: logger)
     let sale = FlashSale(
         postgres: infrastructure.postgres, redis: infrastructure.redis, publisher: infrastructure.publisher, ledger: ledger, store: store,
-        openSkus: openSkus, numbers: OrderNumbers(instance: instance), config: config, logger: logger)
+        openSkus: openSkus, numbers: OrderNumbers(lease: lease), config: config, logger: logger)
     let buyers = BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey)))
     let routes = try SeckillRoutes(sale: sale, store: store, openSkus: openSkus, redis: infrastructure.redis)
     let publicRouter = Router.shop()
@@ -34,5 +35,5 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
     let releases = infrastructure.consumer(for: Messaging.secRelease, prefetch: 8, parallelism: 4, handler: sale.release)
     return makeShopApplication(
         name: "seckill", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter,
-        services: [HTTPClientService(client: http), ledger, keeper, releases], logger: logger)
+        services: [HTTPClientService(client: http), lease, ledger, keeper, releases], logger: logger)
 }

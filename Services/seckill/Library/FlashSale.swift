@@ -57,7 +57,8 @@ package struct FlashSale: Sendable {
 
     /// One attempt by `buyer` on `sku` for `count` units.
     package func attempt(sku: Int64, buyer: Int64, count: Int = 1, logger: Logger) async throws -> AttemptResult {
-        let orderSn = numbers.next()
+        // No instance id held (its lease was lost): no number can be unique, so no win now.
+        guard let orderSn = numbers.next() else { return .retry }
         var (code, value, price) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
         if code == -4 {
             // A sku with no session is answered from memory: made-up sku ids never reach PostgreSQL.
