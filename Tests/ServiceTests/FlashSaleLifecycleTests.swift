@@ -130,4 +130,52 @@ struct FlashSaleLifecycleTests {
         #expect(left == 1)  // only the id taken over by "another process"
         try await smsDatabase.query("DELETE FROM sms_instance_lease WHERE instance = \(ids[0])")
     }
+
+    @Test("opening the sku's evening session mid-sale does not disturb the running one; each sells its own stock")
+    func twoSessionsOfOneSku() async throws {
+        let (sku, running) = try await openSession(stock: 4)
+        #expect(try await attempt(sku: sku, buyer: newMember()).code == 0)
+        let (_, evening) = try await openSession(stock: 3, startsIn: 3600, lasts: 600, sku: sku)
+        #expect(evening != running)
+        // Several keeper ticks (200 ms in the test cluster) with both sessions unreleased.
+        var codes: [Int] = []
+        for _ in 0..<6 {
+            try await Task.sleep(for: .milliseconds(250))
+            codes.append(try await attempt(sku: sku, buyer: newMember()).code)
+        }
+        #expect(codes == [0, 0, 0, 1001, 1001, 1001], "\(codes)")
+        #expect(try await SaleState.of(sku: sku, session: running).permits == 0)
+        #expect(try await SaleState.of(sku: sku, session: evening).permits == 3)
+        // Overlapping a session of the same sku is refused at creation.
+        await #expect(throws: ClusterError.self) { _ = try await openSession(stock: 1, startsIn: 3500, lasts: 600, sku: sku) }
+    }
+
+    @Test("the lost last second of Redis (a win's permit, buyer count and record undone by hand): PostgreSQL refuses the repeat, the keeper repairs Redis, nobody is sold past the stock or the limit")
+    func lostSecondOfRedis() async throws {
+        let (sku, session) = try await openSession(stock: 3, limit: 1)
+        let first = newMember()
+        let won = try await attempt(sku: sku, buyer: first)
+        let orderSn = try #require(won.orderSn)
+        // What an OS crash with appendfsync everysec can lose: the win's writes of the last second.
+        _ = try await redis.send(["INCRBY", FlashSaleKeys.permits(sku, session: session), "1"])
+        _ = try await redis.send(["HDEL", FlashSaleKeys.buyers(sku, session: session), String(first)])
+        _ = try await redis.send(["HDEL", FlashSaleKeys.wins(sku, session: session), orderSn])
+        // Redis would sell the buyer a second unit; PostgreSQL remembers the first.
+        #expect(try await attempt(sku: sku, buyer: first).code == AttemptResult.alreadyBought.code)
+        // The keeper puts the forgotten win back into Redis.
+        let repaired = try await eventually(seconds: 5) {
+            let permits = try await redis.send(["GET", FlashSaleKeys.permits(sku, session: session)]).int
+            let held = try await redis.send(["HGET", FlashSaleKeys.buyers(sku, session: session), String(first)]).int
+            return permits == 2 && held == 1
+        }
+        #expect(repaired)
+        var codes: [Int] = []
+        for _ in 0..<4 { codes.append(try await attempt(sku: sku, buyer: newMember()).code) }
+        #expect(codes.sorted() == [0, 0, 1001, 1001], "\(codes)")
+        let settled = try await eventually(seconds: 10) { try await SaleState.of(sku: sku, session: session).orders == 3 }
+        #expect(settled)
+        let state = try await SaleState.of(sku: sku, session: session)
+        #expect(state.maxPerBuyer == 1 && state.reservationRemaining == 0 && state.lockedFromReservation == 3, "\(state)")
+        #expect(try await orderStatus(orderSn) == OrderStatus.unpaid.rawValue)
+    }
 }

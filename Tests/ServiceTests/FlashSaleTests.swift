@@ -11,9 +11,13 @@ import Testing
 let redis = RedisPool(host: "127.0.0.1", port: ProcessEnvironment().int("GMALL_REDIS_PORT") ?? 56379, maxConnections: 4)
 let smsDatabase = PostgresPool(url: Databases.base + "/guli_sms", maxConnections: 4)
 
-/// Opens a running session for a fresh sku with `stock` units (wms stock twice that).
-func openSession(stock: Int, limit: Int = 1, price: String = "9.90", startsIn: TimeInterval = -1, lasts: TimeInterval = 600) async throws -> (sku: Int64, session: Int64) {
-    let sku = try await newSku(stock: stock * 2)
+/// Opens a running session for a fresh sku with `stock` units (wms stock twice that), or another
+/// session of `sku`.
+func openSession(
+    stock: Int, limit: Int = 1, price: String = "9.90", startsIn: TimeInterval = -1, lasts: TimeInterval = 600, sku given: Int64? = nil
+) async throws -> (sku: Int64, session: Int64) {
+    let sku: Int64
+    if let given { sku = given } else { sku = try await newSku(stock: stock * 2) }
     let start = Date().addingTimeInterval(startsIn), end = start.addingTimeInterval(lasts)
     let body = #"{"skuId":\#(sku),"skuName":"秒杀测试","price":"\#(price)","stock":\#(stock),"limit":\#(limit),"startTime":"\#(ISO8601DateFormatter().string(from: start))","endTime":"\#(ISO8601DateFormatter().string(from: end))"}"#
     let request = try await HTTP.send(
@@ -50,7 +54,7 @@ struct SaleState: Equatable, CustomStringConvertible {
             "SELECT coalesce(sum(count), 0) FROM wms_stock_lock WHERE sku_id = \(sku) AND status IN (0, 1)", in: Databases.wms)
         return SaleState(
             orders: try o.decode("n"), buyers: try o.decode("b"), maxPerBuyer: try o.decode("m"),
-            permits: try await redis.send(["GET", "sec:{\(sku)}:permits"]).int.map(Int.init),
+            permits: try await redis.send(["GET", FlashSaleKeys.permits(sku, session: session)]).int.map(Int.init),
             reservationRemaining: try r.decode("remaining"), lockedFromReservation: locked)
     }
 }
@@ -128,9 +132,9 @@ struct FlashSaleTests {
         #expect(Int(reply.header("Retry-After") ?? "") ?? 0 >= 1)
     }
 
-    @Test("300 wins recorded at once are written in batches, each caller returning after its row is committed; a failed batch fails its callers and writes nothing")
+    @Test("300 wins recorded at once are written in batches, each caller returning after its row is committed; a failed batch fails its callers and writes nothing; a win past the stock is refused")
     func winLedgerBatches() async throws {
-        let (sku, session) = try await openSession(stock: 1)
+        let (sku, session) = try await openSession(stock: 300)
         let ledger = WinLedger(postgres: smsDatabase, maxBatch: 64, logger: Logger(label: "test"))
         let writer = Task { try await ledger.run() }
         defer { writer.cancel() }
@@ -145,6 +149,9 @@ struct FlashSaleTests {
                 }
             }
             try await group.waitForAll()
+        }
+        await #expect(throws: WinRefusal.soldOut) {
+            try await ledger.record(Win(orderSn: "\(prefix)301", sessionID: session, sku: sku, buyer: 301, count: 1))
         }
         let unknownSession = Win(orderSn: "\(prefix)x", sessionID: -1, sku: sku, buyer: 1, count: 1)
         await #expect(throws: PostgresError.self) { try await ledger.record(unknownSession) }
@@ -202,14 +209,14 @@ struct FlashSaleTests {
         let orderSn = try #require(try await attempt(sku: sku, buyer: buyer).orderSn)
         #expect(try await SaleState.of(sku: sku, session: session).permits == 1)
         let keys = [
-            FlashSaleKeys.session(sku), FlashSaleKeys.permits(sku), FlashSaleKeys.buyers(sku), FlashSaleKeys.countdown(sku, orderSn),
-            FlashSaleKeys.returned(sku),
+            FlashSaleKeys.session(sku, session: session), FlashSaleKeys.permits(sku, session: session), FlashSaleKeys.buyers(sku, session: session),
+            FlashSaleKeys.countdown(sku, orderSn), FlashSaleKeys.returned(sku, session: session), FlashSaleKeys.wins(sku, session: session),
         ]
         let arguments = [String(buyer), "1", String(session), orderSn]
         #expect(try await redis.evaluate(FlashSaleScripts.giveBack, keys: keys, arguments: arguments).int == 1)
         #expect(try await redis.evaluate(FlashSaleScripts.giveBack, keys: keys, arguments: arguments).int == 0)
         #expect(try await SaleState.of(sku: sku, session: session).permits == 2)
-        #expect(try await redis.send(["HGET", FlashSaleKeys.buyers(sku), String(buyer)]) == .null)
+        #expect(try await redis.send(["HGET", FlashSaleKeys.buyers(sku, session: session), String(buyer)]) == .null)
     }
 
     @Test("a sold-out answer spends no token: a buyer asking again and again keeps hearing 'sold out', not 429")

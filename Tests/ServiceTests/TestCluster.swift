@@ -88,6 +88,7 @@ actor TestCluster {
         env["SECKILL_PAY_WAIT_MS"] = "1000"
         env["GMALL_AMQP_RETRY_DELAYS_MS"] = "300,300,300,300,300,300"
         env["SECKILL_KEEPER_INTERVAL_MS"] = "200"
+        env["SECKILL_RECONCILE_INTERVAL_MS"] = "300"
         self.env = env
     }
 

@@ -15,23 +15,23 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let wms = WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "seckill", callee: "wms", key: config.shared.serviceKey))
     let store = SessionStore(postgres: infrastructure.postgres, redis: infrastructure.redis, wms: wms, logger: logger)
-    let openSkus = OpenSkus()
-    openSkus.replace(with: try await store.active())
+    let calendar = SessionCalendar()
+    calendar.replace(with: try await store.active())
     let lease = InstanceLease(postgres: infrastructure.postgres, logger: logger)
     try await lease.acquire()
     let ledger = WinLedger(postgres: infrastructure.postgres, logger: logger)
     let sale = FlashSale(
         postgres: infrastructure.postgres, redis: infrastructure.redis, publisher: infrastructure.publisher, ledger: ledger, store: store,
-        openSkus: openSkus, numbers: OrderNumbers(lease: lease), config: config, logger: logger)
+        calendar: calendar, numbers: OrderNumbers(lease: lease), config: config, logger: logger)
     let buyers = BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey)))
-    let routes = try SeckillRoutes(sale: sale, store: store, openSkus: openSkus, redis: infrastructure.redis)
+    let routes = try SeckillRoutes(sale: sale, store: store, calendar: calendar, redis: infrastructure.redis)
     let publicRouter = Router.shop()
     routes.register(public: publicRouter, buyers: buyers)
     let internalRouter = Router.shop()
     routes.register(internal: internalRouter, adminToken: config.shared.adminToken)
     internalRouter.addDeadLetterAdmin(service: "seckill", infrastructure: infrastructure, token: config.shared.adminToken)
 
-    let keeper = SessionKeeper(store: store, openSkus: openSkus, interval: config.keeperInterval, logger: logger)
+    let keeper = SessionKeeper(store: store, calendar: calendar, interval: config.keeperInterval, reconcileInterval: config.reconcileInterval, logger: logger)
     let releases = infrastructure.consumer(for: Messaging.secRelease, prefetch: 8, parallelism: 4, handler: sale.release)
     return makeShopApplication(
         name: "seckill", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter,

@@ -7,6 +7,17 @@ import Postgres
 import Redis
 import ServiceKit
 
+/// The take script's answer (its first element).
+enum TakeCode {
+    static let won: Int64 = 1
+    static let soldOut: Int64 = 0
+    static let overLimit: Int64 = -1
+    static let notStarted: Int64 = -2
+    static let ended: Int64 = -3
+    static let notLoaded: Int64 = -4
+    static let rateLimited: Int64 = -5
+}
+
 /// What a buyer's attempt came to; each a distinct `ResponseVo` code.
 package enum AttemptResult: Sendable, Equatable {
     case won(orderSn: String)
@@ -50,30 +61,30 @@ package struct FlashSale: Sendable {
     let publisher: AMQPPublisher
     let ledger: WinLedger
     let store: SessionStore
-    let openSkus: OpenSkus
+    let calendar: SessionCalendar
     let numbers: OrderNumbers
     let config: SeckillServiceConfig
     let logger: Logger
 
     /// One attempt by `buyer` on `sku` for `count` units.
     package func attempt(sku: Int64, buyer: Int64, count: Int = 1, logger: Logger) async throws -> AttemptResult {
+        // The session by time, from memory: a sku with no session never reaches Redis or PostgreSQL.
+        guard let session = calendar.session(for: sku, at: Date()) else { return .noSession }
         // No instance id held (its lease was lost): no number can be unique, so no win now.
         guard let orderSn = numbers.next() else { return .retry }
-        var (code, value, price) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
-        if code == -4 {
-            // A sku with no session is answered from memory: made-up sku ids never reach PostgreSQL.
-            guard openSkus.contains(sku) else { return .noSession }
-            // Redis lost the session (or it was never loaded here): reload from PostgreSQL once.
-            for session in try await store.active() where session.skuId == sku { try await store.ensureReady(session) }
-            (code, value, price) = try await take(sku: sku, buyer: buyer, count: count, orderSn: orderSn)
+        var (code, value, price) = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn)
+        if code == TakeCode.notLoaded {
+            // Redis lost the session (or it was never loaded): load it from PostgreSQL once.
+            try await store.ensureReady(session)
+            (code, value, price) = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn)
         }
         switch code {
-        case 1: break
-        case 0: return .soldOut
-        case -1: return .alreadyBought
-        case -2: return .notStarted
-        case -3: return .ended
-        case -5: return .rateLimited(retryAfterMilliseconds: Int(value))
+        case TakeCode.won: break
+        case TakeCode.soldOut: return .soldOut
+        case TakeCode.overLimit: return .alreadyBought
+        case TakeCode.notStarted: return .notStarted
+        case TakeCode.ended: return .ended
+        case TakeCode.rateLimited: return .rateLimited(retryAfterMilliseconds: Int(value))
         default: return .noSession
         }
         let sessionID = value
@@ -90,6 +101,12 @@ package struct FlashSale: Sendable {
             logger.warning("seckill.win.over_limit", metadata: ["order.sn": "\(orderSn)", "seckill.buyer": "\(buyer)"])
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
             return .alreadyBought
+        } catch WinRefusal.soldOut {
+            // Redis forgot wins and offered a permit the session no longer has: PostgreSQL counts
+            // every win, so the buyer hears "sold out" now, never "success" and then nothing.
+            logger.warning("seckill.win.over_stock", metadata: ["order.sn": "\(orderSn)", "seckill.session": "\(sessionID)"])
+            try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
+            return .soldOut
         } catch {
             logger.error("seckill.win.not_recorded", metadata: ["order.sn": "\(orderSn)", "error": "\(error)"])
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
@@ -107,16 +124,17 @@ package struct FlashSale: Sendable {
         return .won(orderSn: orderSn)
     }
 
-    private func take(sku: Int64, buyer: Int64, count: Int, orderSn: String) async throws -> (Int64, Int64, Money?) {
+    private func take(sku: Int64, session: Int64, buyer: Int64, count: Int, orderSn: String) async throws -> (Int64, Int64, Money?) {
         let reply = try await redis.evaluate(
             FlashSaleScripts.take,
             keys: [
-                FlashSaleKeys.session(sku), FlashSaleKeys.permits(sku), FlashSaleKeys.buyers(sku),
-                FlashSaleKeys.countdown(sku, orderSn), FlashSaleKeys.bucket(sku, buyer),
+                FlashSaleKeys.session(sku, session: session), FlashSaleKeys.permits(sku, session: session),
+                FlashSaleKeys.buyers(sku, session: session), FlashSaleKeys.countdown(sku, orderSn), FlashSaleKeys.bucket(sku, buyer),
+                FlashSaleKeys.wins(sku, session: session),
             ],
             arguments: [
                 String(buyer), String(count), String(Int64(Date().timeIntervalSince1970 * 1000)), String(config.latchTTLMilliseconds),
-                String(config.bucketCapacity), String(config.bucketRate),
+                String(config.bucketCapacity), String(config.bucketRate), orderSn,
             ])
         guard let parts = reply.array, parts.count >= 2, let code = parts[0].int else { throw RedisError(kind: .server, message: "unexpected reply \(reply)") }
         return (code, parts[1].int ?? 0, parts.count > 2 ? parts[2].string.flatMap(Money.init) : nil)
@@ -127,8 +145,9 @@ package struct FlashSale: Sendable {
         _ = try await redis.evaluate(
             FlashSaleScripts.giveBack,
             keys: [
-                FlashSaleKeys.session(sku), FlashSaleKeys.permits(sku), FlashSaleKeys.buyers(sku), FlashSaleKeys.countdown(sku, orderSn),
-                FlashSaleKeys.returned(sku),
+                FlashSaleKeys.session(sku, session: sessionID), FlashSaleKeys.permits(sku, session: sessionID),
+                FlashSaleKeys.buyers(sku, session: sessionID), FlashSaleKeys.countdown(sku, orderSn),
+                FlashSaleKeys.returned(sku, session: sessionID), FlashSaleKeys.wins(sku, session: sessionID),
             ],
             arguments: [String(buyer), String(count), String(sessionID), orderSn])
     }

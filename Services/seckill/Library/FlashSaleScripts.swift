@@ -2,8 +2,9 @@ import ServiceKit
 import Redis
 
 package enum FlashSaleScripts {
-    /// Takes a permit atomically. KEYS: session, permits, buyers, countdown, bucket.
-    /// ARGV: user, count, now (ms), latch ttl (ms), bucket capacity, bucket refill per second.
+    /// Takes a permit of one session atomically. KEYS: session, permits, buyers, countdown, bucket,
+    /// wins. ARGV: user, count, now (ms), latch ttl (ms), bucket capacity, bucket refill per second,
+    /// order number (recorded in `wins` on a win).
     /// Returns {code, session id or retry-after ms} (and the price on a win): 1 won, 0 sold out,
     /// -1 over the buyer's limit, -2 not started, -3 ended, -4 no session loaded, -5 rate limited.
     ///
@@ -41,11 +42,12 @@ package enum FlashSaleScripts {
         redis.call('DECRBY', KEYS[2], count)
         redis.call('HINCRBY', KEYS[3], ARGV[1], count)
         redis.call('SET', KEYS[4], '1', 'PX', ARGV[4])
+        redis.call('HSET', KEYS[6], ARGV[7], ARGV[1] .. ':' .. ARGV[2])
         return {1, s[1], s[5]}
         """)
 
     /// Gives a permit and the buyer's place back (publish failed, or the order closed unpaid).
-    /// KEYS: session, permits, buyers, countdown, returned. ARGV: user, count, session id, order sn.
+    /// KEYS: session, permits, buyers, countdown, returned, wins. ARGV: user, count, session id, order sn.
     /// Only for the same session and once per order (a retried release after a failed commit
     /// finds its order in `returned`); returns 1 if given back now.
     package static let giveBack = RedisScript("""
@@ -55,20 +57,43 @@ package enum FlashSaleScripts {
         local left = redis.call('HINCRBY', KEYS[3], ARGV[1], -tonumber(ARGV[2]))
         if left <= 0 then redis.call('HDEL', KEYS[3], ARGV[1]) end
         redis.call('DEL', KEYS[4])
+        redis.call('HDEL', KEYS[6], ARGV[4])
         return 1
         """)
 
-    /// Loads a session unless that very session is already loaded (never re-seeds).
-    /// KEYS: session, stock, permits, buyers, returned. ARGV: id, start ms, end ms, limit, price,
-    /// stock, permits, then user/count pairs. Returns 1 if loaded now, 0 if it was there.
+    /// Loads a session unless it is already loaded (never re-seeds); other sessions of the sku are
+    /// other keys and stay as they are. KEYS: session, stock, permits, buyers, returned, wins.
+    /// ARGV: id, start ms, end ms, limit, price, stock, permits, then order/user/count triples of the
+    /// wins not released. Returns 1 if loaded now, 0 if it was there.
     static let preload = RedisScript("""
         if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then return 0 end
-        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+        redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
         redis.call('HSET', KEYS[1], 'id', ARGV[1], 'start', ARGV[2], 'end', ARGV[3], 'limit', ARGV[4], 'price', ARGV[5])
         redis.call('SET', KEYS[2], ARGV[6])
         redis.call('SET', KEYS[3], ARGV[7])
-        for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+        for i = 8, #ARGV, 3 do
+            redis.call('HSET', KEYS[6], ARGV[i], ARGV[i + 1] .. ':' .. ARGV[i + 2])
+            redis.call('HINCRBY', KEYS[4], ARGV[i + 1], ARGV[i + 2])
+        end
         return 1
         """)
 
+    /// Applies the durable wins Redis forgot (a lost last second of AOF): each win of PostgreSQL that
+    /// is neither in `wins` nor given back (`returned`) takes its permit and the buyer's place now.
+    /// Never gives anything back: a win Redis has and PostgreSQL not yet is one being written.
+    /// KEYS: session, permits, buyers, wins, returned. ARGV: session id, then order/user/count
+    /// triples. Returns the units repaired (0 when the session is not loaded).
+    static let reconcile = RedisScript("""
+        if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
+        local repaired = 0
+        for i = 2, #ARGV, 3 do
+            if redis.call('HEXISTS', KEYS[4], ARGV[i]) == 0 and redis.call('SISMEMBER', KEYS[5], ARGV[i]) == 0 then
+                redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1] .. ':' .. ARGV[i + 2])
+                redis.call('DECRBY', KEYS[2], ARGV[i + 2])
+                redis.call('HINCRBY', KEYS[3], ARGV[i + 1], ARGV[i + 2])
+                repaired = repaired + tonumber(ARGV[i + 2])
+            end
+        end
+        return repaired
+        """)
 }

@@ -10,7 +10,7 @@ import Synchronization
 struct SeckillRoutes: Sendable {
     let sale: FlashSale
     let store: SessionStore
-    let openSkus: OpenSkus
+    let calendar: SessionCalendar
     let redis: RedisPool
     /// The answers that carry no data are the same bytes every time: encoded once.
     let fixedAnswers: [Int: ByteBuffer]
@@ -18,10 +18,10 @@ struct SeckillRoutes: Sendable {
     /// the page costs PostgreSQL one query a second).
     let sessionList = RecentValue<ByteBuffer>(for: .seconds(1))
 
-    init(sale: FlashSale, store: SessionStore, openSkus: OpenSkus, redis: RedisPool) throws {
+    init(sale: FlashSale, store: SessionStore, calendar: SessionCalendar, redis: RedisPool) throws {
         self.sale = sale
         self.store = store
-        self.openSkus = openSkus
+        self.calendar = calendar
         self.redis = redis
         fixedAnswers = try Dictionary(uniqueKeysWithValues: [AttemptResult.soldOut, .alreadyBought, .notStarted, .ended, .noSession].map {
             ($0.code, ByteBuffer(bytes: try ShopJSON.encoder.encode(ResponseVo<String>(code: $0.code, msg: $0.message, data: nil))))
@@ -80,7 +80,7 @@ struct SeckillRoutes: Sendable {
         let body = try await sessionList.value { [store, redis] in
             var sessions = try await store.active().filter { $0.endTime > Date() }
             for i in sessions.indices {
-                sessions[i].permitsLeft = try await redis.send(["GET", FlashSaleKeys.permits(sessions[i].skuId)]).int.map(Int.init)
+                sessions[i].permitsLeft = try await redis.send(["GET", FlashSaleKeys.permits(sessions[i].skuId, session: sessions[i].id)]).int.map(Int.init)
             }
             return ByteBuffer(bytes: try ShopJSON.encoder.encode(ResponseVo.ok(sessions)))
         }
@@ -91,7 +91,7 @@ struct SeckillRoutes: Sendable {
         let body = try await request.decodeJSON(as: OpenSessionRequest.self, context: context)
         do {
             let session = try await store.open(body)
-            openSkus.insert(session.skuId)
+            calendar.insert(session)
             context.logger.info("seckill.session.opened", metadata: ["seckill.session": "\(session.id)", "seckill.sku": "\(session.skuId)"])
             return try ShopJSON.response(ResponseVo.ok(session))
         } catch let refusal as SessionRefusal {
@@ -100,15 +100,33 @@ struct SeckillRoutes: Sendable {
     }
 }
 
-/// The skus that have a session not yet released, kept in memory (refreshed by the keeper each
-/// tick, added to on open): a buy for any other sku is answered "no session" without asking
-/// PostgreSQL, so made-up sku ids cost a crowd of attackers one Redis read each.
-package final class OpenSkus: Sendable {
-    private let skus = Mutex<Set<Int64>>([])
+/// The sessions not yet released, per sku, kept in memory (refreshed by the keeper each tick, added
+/// to on open). A buy goes to the session its time falls in, chosen here: a sku without a session
+/// is answered "no session" without asking Redis or PostgreSQL, so made-up sku ids cost nothing.
+package final class SessionCalendar: Sendable {
+    private let bySku = Mutex<[Int64: [FlashSaleSession]]>([:])
     package init() {}
-    package func contains(_ sku: Int64) -> Bool { skus.withLock { $0.contains(sku) } }
-    package func insert(_ sku: Int64) { _ = skus.withLock { $0.insert(sku) } }
-    package func replace(with sessions: [FlashSaleSession]) { skus.withLock { $0 = Set(sessions.map(\.skuId)) } }
+
+    package func replace(with sessions: [FlashSaleSession]) {
+        bySku.withLock { $0 = Dictionary(grouping: sessions, by: \.skuId) }
+    }
+
+    package func insert(_ session: FlashSaleSession) {
+        bySku.withLock { all in
+            var list = all[session.skuId, default: []].filter { $0.id != session.id }
+            list.append(session)
+            all[session.skuId] = list
+        }
+    }
+
+    /// The running session at `now`; else the next to start (the answer is "not started"); else
+    /// the last to end ("ended"); nil when the sku has none.
+    package func session(for sku: Int64, at now: Date) -> FlashSaleSession? {
+        guard let list = bySku.withLock({ $0[sku] }), !list.isEmpty else { return nil }
+        if let running = list.first(where: { $0.startTime <= now && now < $0.endTime }) { return running }
+        if let next = list.filter({ $0.startTime > now }).min(by: { $0.startTime < $1.startTime }) { return next }
+        return list.max(by: { $0.endTime < $1.endTime })
+    }
 }
 
 /// A value computed at most once per `lifetime`; callers arriving while it is being computed wait

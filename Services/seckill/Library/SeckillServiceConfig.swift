@@ -10,6 +10,8 @@ import ServiceKit
 /// - `SECKILL_LATCH_TTL_MS` = 600000 (a latch's lifetime)
 /// - `SECKILL_BUCKET_CAPACITY` = 10, `SECKILL_BUCKET_RATE` = 5 (a buyer's token bucket per sku: burst, tokens/s)
 /// - `SECKILL_KEEPER_INTERVAL_MS` = 500 (how often sessions are checked: preload after a Redis loss, end, release)
+/// - `SECKILL_RECONCILE_INTERVAL_MS` = 5000 (how often Redis is checked against the durable wins; at
+///   once after Redis restarted)
 public struct SeckillServiceConfig: Sendable {
     public var shared: ServiceConfig
     public let database = "guli_sms"
@@ -20,6 +22,7 @@ public struct SeckillServiceConfig: Sendable {
     public var bucketCapacity: Int
     public var bucketRate: Int
     public var keeperInterval: Duration
+    public var reconcileInterval: Duration
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
@@ -32,5 +35,6 @@ public struct SeckillServiceConfig: Sendable {
         bucketCapacity = env.int("SECKILL_BUCKET_CAPACITY") ?? 10
         bucketRate = env.int("SECKILL_BUCKET_RATE") ?? 5
         keeperInterval = .milliseconds(env.int("SECKILL_KEEPER_INTERVAL_MS") ?? 500)
+        reconcileInterval = .milliseconds(env.int("SECKILL_RECONCILE_INTERVAL_MS") ?? 5000)
     }
 }

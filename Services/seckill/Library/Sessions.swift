@@ -5,6 +5,7 @@ import Postgres
 import Redis
 import ServiceKit
 import ServiceLifecycle
+import Synchronization
 
 /// A flash-sale session as stored in `guli_sms`.
 package struct FlashSaleSession: Codable, Sendable, Equatable {
@@ -102,29 +103,65 @@ package struct SessionStore: Sendable {
         return session
     }
 
-    /// Puts the session into Redis unless it is there: permits = stock - wins not released;
-    /// buyers from their wins. Never re-seeds a loaded session.
+    /// Puts the session into its own Redis keys unless it is there: permits = stock - wins not
+    /// released; buyers and wins from the wins. Never re-seeds a loaded session, never touches
+    /// another session of the sku.
     package func preload(_ session: FlashSaleSession) async throws {
-        if try await redis.send(["HGET", FlashSaleKeys.session(session.skuId), "id"]).string == String(session.id) { return }
-        let wins = try await postgres.query("""
-            SELECT user_id, sum(count) AS n FROM sms_seckill_win WHERE session_id = \(session.id) AND NOT released GROUP BY user_id
-            """).rows.map { (try $0.decode("user_id", as: Int64.self), try $0.decode("n", as: Int.self)) }
-        let taken = wins.reduce(0) { $0 + $1.1 }
+        let sku = session.skuId
+        if try await redis.send(["HGET", FlashSaleKeys.session(sku, session: session.id), "id"]).string == String(session.id) { return }
+        let wins = try await unreleasedWins(session)
+        let taken = wins.reduce(0) { $0 + $1.count }
         var arguments = [
             String(session.id), String(Int64(session.startTime.timeIntervalSince1970 * 1000)),
             String(Int64(session.endTime.timeIntervalSince1970 * 1000)), String(session.limit), session.price.yuan,
             String(session.stock), String(max(0, session.stock - taken)),
         ]
-        for (user, n) in wins { arguments += [String(user), String(n)] }
+        for win in wins { arguments += [win.orderSn, String(win.buyer), String(win.count)] }
         let loaded = try await redis.evaluate(
             FlashSaleScripts.preload,
             keys: [
-                FlashSaleKeys.session(session.skuId), FlashSaleKeys.stock(session.skuId), FlashSaleKeys.permits(session.skuId),
-                FlashSaleKeys.buyers(session.skuId), FlashSaleKeys.returned(session.skuId),
+                FlashSaleKeys.session(sku, session: session.id), FlashSaleKeys.stock(sku, session: session.id),
+                FlashSaleKeys.permits(sku, session: session.id), FlashSaleKeys.buyers(sku, session: session.id),
+                FlashSaleKeys.returned(sku, session: session.id), FlashSaleKeys.wins(sku, session: session.id),
             ],
             arguments: arguments)
         if loaded.int == 1 {
             logger.info("seckill.session.preloaded", metadata: ["seckill.session": "\(session.id)", "seckill.permits": "\(session.stock - taken)"])
+        }
+    }
+
+    /// Applies to Redis the durable wins it forgot (a lost last second): their permits and the
+    /// buyers' places are taken again. Returns the units repaired.
+    @discardableResult
+    package func reconcile(_ session: FlashSaleSession) async throws -> Int {
+        let sku = session.skuId
+        let wins = try await unreleasedWins(session)
+        guard !wins.isEmpty else { return 0 }
+        var repaired = 0
+        // In slices: a script's arguments stay small whatever the sale's size.
+        for slice in stride(from: 0, to: wins.count, by: 1000).map({ wins[$0..<min($0 + 1000, wins.count)] }) {
+            var arguments = [String(session.id)]
+            for win in slice { arguments += [win.orderSn, String(win.buyer), String(win.count)] }
+            repaired += Int(try await redis.evaluate(
+                FlashSaleScripts.reconcile,
+                keys: [
+                    FlashSaleKeys.session(sku, session: session.id), FlashSaleKeys.permits(sku, session: session.id),
+                    FlashSaleKeys.buyers(sku, session: session.id), FlashSaleKeys.wins(sku, session: session.id),
+                    FlashSaleKeys.returned(sku, session: session.id),
+                ],
+                arguments: arguments).int ?? 0)
+        }
+        if repaired > 0 {
+            logger.warning("seckill.session.reconciled", metadata: ["seckill.session": "\(session.id)", "seckill.units": "\(repaired)"])
+        }
+        return repaired
+    }
+
+    private func unreleasedWins(_ session: FlashSaleSession) async throws -> [Win] {
+        try await postgres.query("""
+            SELECT order_sn, user_id, count FROM sms_seckill_win WHERE session_id = \(session.id) AND NOT released
+            """).rows.map {
+            Win(orderSn: try $0.decode("order_sn"), sessionID: session.id, sku: session.skuId, buyer: try $0.decode("user_id"), count: try $0.decode("count"))
         }
     }
 
@@ -154,6 +191,8 @@ package struct SessionStore: Sendable {
             throw SessionRefusal("wms has no reservation \(session.reservationKey)")
         }
         try await postgres.query("UPDATE sms_seckill_session SET released = true WHERE id = \(session.id)")
+        // Its Redis keys go after a while (a late give-back finds nothing to give, as it should).
+        for key in FlashSaleKeys.all(session.skuId, session: session.id) { _ = try? await redis.send(["PEXPIRE", key, "600000"]) }
         logger.info("seckill.session.released", metadata: ["seckill.session": "\(session.id)"])
     }
 }
@@ -169,14 +208,19 @@ package struct SessionRefusal: Error, CustomStringConvertible, Sendable {
 /// sessions' unsold stock. A `Service`; safe with several instances (every step is idempotent).
 package final class SessionKeeper: Service, Sendable {
     let store: SessionStore
-    let openSkus: OpenSkus
+    let calendar: SessionCalendar
     let interval: Duration
+    let reconcileInterval: Duration
     let logger: Logger
+    /// Redis's run id at the last reconcile, and when that was: a new run id (Redis restarted,
+    /// perhaps without its last second) reconciles at once.
+    private let lastReconcile = Mutex<(runID: String?, at: ContinuousClock.Instant)?>(nil)
 
-    package init(store: SessionStore, openSkus: OpenSkus, interval: Duration, logger: Logger) {
+    package init(store: SessionStore, calendar: SessionCalendar, interval: Duration, reconcileInterval: Duration, logger: Logger) {
         self.store = store
-        self.openSkus = openSkus
+        self.calendar = calendar
         self.interval = interval
+        self.reconcileInterval = reconcileInterval
         self.logger = logger
     }
 
@@ -190,13 +234,26 @@ package final class SessionKeeper: Service, Sendable {
     package func tick() async throws {
         let now = Date()
         let sessions = try await store.active()
-        openSkus.replace(with: sessions)
+        calendar.replace(with: sessions)
+        let reconcile = try await reconcileDue()
         for session in sessions {
             if session.endTime <= now.addingTimeInterval(-2) {
                 try await store.release(session)
             } else {
                 try await store.ensureReady(session)
+                if reconcile && session.startTime <= now { try await store.reconcile(session) }
             }
+        }
+    }
+
+    private func reconcileDue() async throws -> Bool {
+        let info = try await store.redis.send(["INFO", "server"]).string ?? ""
+        let runID = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("run_id:") }.map { String($0.dropFirst(7)) }
+        let now = ContinuousClock.now
+        return lastReconcile.withLock { last in
+            let due = last == nil || last?.runID != runID || now - last!.at >= reconcileInterval
+            if due { last = (runID, now) }
+            return due
         }
     }
 }

@@ -26,11 +26,14 @@ package enum WinRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateOrderNumber
     /// The buyer's wins not released would pass the session's limit (Redis forgot a win).
     case overBuyerLimit
+    /// The session's wins not released would pass its stock (Redis forgot wins).
+    case soldOut
 
     package var description: String {
         switch self {
         case .duplicateOrderNumber: "duplicateOrderNumber"
         case .overBuyerLimit: "overBuyerLimit"
+        case .soldOut: "soldOut"
         }
     }
 }
@@ -140,7 +143,16 @@ package final class WinLedger: Service, Sendable {
             }
             var refused: [String: WinRefusal] = [:]
             for win in wins where !inserted.contains(win.orderSn) {
-                refused[win.orderSn] = .overBuyerLimit
+                // Over the buyer's limit, or else past the session's stock (the trigger's two checks).
+                let row = try await connection.query("""
+                    SELECT s.buyer_limit AS allowed,
+                           (SELECT coalesce(sum(count), 0) FROM sms_seckill_win w
+                            WHERE w.session_id = s.id AND w.user_id = \(win.buyer) AND NOT w.released) AS held
+                    FROM sms_seckill_session s WHERE s.id = \(win.sessionID)
+                    """).first
+                let allowed: Int = try row?.decode("allowed") ?? 0
+                let held: Int = try row?.decode("held") ?? 0
+                refused[win.orderSn] = held + win.count > allowed ? .overBuyerLimit : .soldOut
             }
             if !refused.isEmpty {
                 // Present although not inserted now: the number was taken before (or twice in this batch).
