@@ -43,7 +43,7 @@ func publish<T: Encodable>(_ payload: T, route: Messaging.Route, id: String) asy
 }
 
 func orderStatus(_ orderSn: String) async throws -> Int {
-    try await Databases.oms.query("SELECT status FROM oms_order WHERE order_sn = \(orderSn)").rows[0].decode("status")
+    try await Databases.oms.query("SELECT status FROM oms_order WHERE order_sn = \(orderSn)").first?.decode("status") ?? -1
 }
 
 func points(_ member: Int64) async throws -> (Int64, Int64) {

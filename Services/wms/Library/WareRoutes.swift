@@ -16,21 +16,25 @@ struct WareRoutes: Sendable {
 
     @Sendable func lock(_ request: Request, context: ShopRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: StockLockRequest.self, context: context)
-        do {
-            return try ShopJSON.response(ResponseVo.ok(try await warehouse.lock(body)))
-        } catch let shortage as StockShortage {
-            throw ShopError(status: .conflict, code: WareCode.shortage, message: shortage.description)
-        } catch let released as LockReleased {
-            throw ShopError(status: .conflict, code: WareCode.released, message: released.description)
-        }
+        return try await Self.answer { try await warehouse.lock(body) }
     }
 
     @Sendable func reserve(_ request: Request, context: ShopRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: ReservationRequest.self, context: context)
+        return try await Self.answer { try await warehouse.reserve(body) }
+    }
+
+    /// `ResponseVo.ok` of what `body` returns; the warehouse's refusals as 409s with their
+    /// `WareCode` (what `WareClient` reads back).
+    static func answer<T: Codable & Sendable>(_ body: () async throws -> T) async throws -> Response {
         do {
-            return try ShopJSON.response(ResponseVo.ok(try await warehouse.reserve(body)))
+            return try ShopJSON.response(ResponseVo.ok(try await body()))
         } catch let shortage as StockShortage {
             throw ShopError(status: .conflict, code: WareCode.shortage, message: shortage.description)
+        } catch let released as LockReleased {
+            throw ShopError(status: .conflict, code: WareCode.released, message: released.description)
+        } catch let unsettled as ReservationUnsettled {
+            throw ShopError(status: .conflict, code: WareCode.unsettled, message: unsettled.description)
         }
     }
 
@@ -39,11 +43,9 @@ struct WareRoutes: Sendable {
         try Input.key(key)
         let body = try await request.decodeJSON(as: ReservationRelease.self, context: context)
         try body.validate()
-        do {
+        return try await Self.answer {
             guard let state = try await warehouse.releaseReservation(key, wins: body.wins) else { throw ShopError.notFound("no such reservation") }
-            return try ShopJSON.response(ResponseVo.ok(state))
-        } catch let unsettled as ReservationUnsettled {
-            throw ShopError(status: .conflict, code: WareCode.unsettled, message: unsettled.description)
+            return state
         }
     }
 }

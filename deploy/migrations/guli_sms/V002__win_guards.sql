@@ -1,13 +1,18 @@
--- PostgreSQL counts every session's wins not released (`sold`) and refuses a win past the
--- session's stock, as it refuses one past the buyer's limit: when Redis forgot wins (a lost last
--- second) and offers a permit twice, the second buyer hears "sold out" before "success", never
--- after. Like the limit, the refusal skips the row (RETURNING tells the writer), so the other wins
--- of its batch are written. The session row's lock serialises the count across writers.
+-- PostgreSQL, not only Redis, holds every win to the sale's rules, so a Redis that forgot wins (a
+-- lost last second of AOF) can never make a buyer hear "success" for a unit that is not there:
+-- a win that would take a buyer past `buyer_limit` (counting their wins not released) or the
+-- session past its stock (`sold`, the units of its wins not released) is not inserted, and
+-- neither is an order number already taken. The trigger skips the row (returns NULL) instead of
+-- raising, so one refused win never fails the other wins of its batch (the writer reads which
+-- rows went in from RETURNING). Wins of one buyer in one session are serialised by an advisory
+-- lock and the session count by the session row's lock, so concurrent batches cannot both pass.
+CREATE INDEX sms_seckill_win_buyer ON sms_seckill_win (session_id, user_id) WHERE NOT released;
+
 ALTER TABLE sms_seckill_session ADD COLUMN sold integer NOT NULL DEFAULT 0 CHECK (sold >= 0);
 UPDATE sms_seckill_session s
 SET sold = coalesce((SELECT sum(count) FROM sms_seckill_win w WHERE w.session_id = s.id AND NOT w.released), 0);
 
-CREATE OR REPLACE FUNCTION sms_seckill_win_within_limit() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION sms_seckill_win_within_limit() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     allowed integer;
     held integer;
@@ -34,6 +39,10 @@ BEGIN
 END
 $$;
 
+CREATE TRIGGER sms_seckill_win_within_limit BEFORE INSERT ON sms_seckill_win
+    FOR EACH ROW EXECUTE FUNCTION sms_seckill_win_within_limit();
+
+-- A released win gives its units back to the session's count.
 CREATE FUNCTION sms_seckill_win_released() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE sms_seckill_session SET sold = sold - OLD.count WHERE id = OLD.session_id;
