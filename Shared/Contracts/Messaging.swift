@@ -18,13 +18,14 @@ package enum Messaging {
     package static let stockMinus = Route(routingKey: "stock.minus", queue: "STOCK-MINUS-QUEUE")
     /// `bound.plus` {orderSn,userId,integration,growth}: order paid → points ledger.
     package static let boundPlus = Route(routingKey: "bound.plus", queue: "BOUND-PLUS-QUEUE")
-    /// `sec.kill` {orderSn,skuId,userId,count,price}: a flash-sale win → oms creates the order.
+    /// `sec.kill` {orderSn,skuId,userId,count,price,sessionId}: a flash-sale win → oms creates the order.
     package static let secKill = Route(routingKey: "sec.kill", queue: "SEC-KILL-QUEUE")
     /// `order.close` {orderSn}: an order's payment timeout elapsed → oms closes it if unpaid.
     package static let orderClose = Route(routingKey: "order.close", queue: "ORDER-CLOSE-QUEUE")
     /// `stock.unlock` {orderSn}: an order closed → wms releases its stock lock.
     package static let stockUnlock = Route(routingKey: "stock.unlock", queue: "STOCK-UNLOCK-QUEUE")
-    /// `sec.release` {orderSn,skuId,userId,count}: a flash-sale order closed → seckill returns the permit.
+    /// `sec.release` {orderSn,skuId,userId,count,sessionId,restock}: a flash-sale win ends without a
+    /// paid order → seckill releases it and (unless `restock` is false) returns the permit.
     package static let secRelease = Route(routingKey: "sec.release", queue: "SEC-RELEASE-QUEUE")
 
     /// `order.create.<N>s` {orderSn}: parked in `ORDER-DELAY-<N>s`, a queue whose messages all

@@ -80,3 +80,19 @@ public struct MigrationError: Error, CustomStringConvertible {
     public let description: String
     init(_ d: String) { description = d }
 }
+
+/// A service run as a migration job (`GMALL_MIGRATE_ONLY=true`, the Kubernetes migrations Job):
+/// applies the migrations of each database, then the process exits without serving. Reads only
+/// the database URLs: no keys, no Redis, no RabbitMQ.
+public enum MigrationJob {
+    public static var requested: Bool { ProcessEnvironment()["GMALL_MIGRATE_ONLY"] == "true" }
+
+    /// `databases`: name (also the migrations sub-folder) and URL.
+    public static func run(_ databases: [(name: String, url: String)], config: ServiceConfig, logger: Logger) async throws {
+        for database in databases {
+            let pool = PostgresPool(url: database.url, maxConnections: 1, logger: logger)
+            let applied = try await Migrator(directory: config.migrationsDirectory + "/" + database.name).migrate(pool, logger: logger)
+            logger.info("migration.job.done", metadata: ["db.name": "\(database.name)", "migration.applied": "\(applied.count)"])
+        }
+    }
+}

@@ -74,9 +74,9 @@ public struct ServiceConfig: Sendable {
         } ?? .standard
         migrationsDirectory = env["GMALL_MIGRATIONS"] ?? Self.repositoryRoot + "/deploy/migrations"
         logLevel = env["GMALL_LOG_LEVEL"] ?? "info"
-        adminToken = env["GMALL_ADMIN_TOKEN"]
-            ?? env["GMALL_ADMIN_TOKEN_FILE"].flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+        // Trimmed either way: a token pasted or written with a trailing newline still matches.
+        adminToken = (env["GMALL_ADMIN_TOKEN"] ?? env["GMALL_ADMIN_TOKEN_FILE"].flatMap { try? String(contentsOfFile: $0, encoding: .utf8) })?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         amqpQuorumQueues = env["GMALL_AMQP_QUORUM_QUEUES"] == "true"
     }
 

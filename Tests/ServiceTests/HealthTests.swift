@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import OrderService
+import PaymentService
+import SeckillService
 import WareService
 
 /// Decodes a `/health` body.
@@ -60,5 +63,17 @@ struct HealthTests {
         #expect(report.status == "DOWN")
         #expect(report.checks["postgres"]?.hasPrefix("DOWN") == true)
         #expect(report.checks["redis"] == "UP")
+    }
+
+    @Test("a migrations job (GMALL_MIGRATE_ONLY) applies each service's migrations again harmlessly and returns without serving")
+    func migrationsJob() async throws {
+        var env = ProcessInfo.processInfo.environment
+        env["GMALL_MIGRATE_ONLY"] = "true"
+        try await WareService.migrateOnly(environment: env)
+        try await OrderService.migrateOnly(environment: env)
+        try await PaymentService.migrateOnly(environment: env)
+        try await SeckillService.migrateOnly(environment: env)
+        let applied = try await Databases.count("SELECT count(*) FROM schema_migrations", in: Databases.ums)
+        #expect(applied >= 1)
     }
 }

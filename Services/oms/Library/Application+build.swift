@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import Contracts
 import Hummingbird
@@ -41,4 +42,13 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
     internalRouter.addDeadLetterAdmin(service: "oms", infrastructure: infrastructure, token: config.shared.adminToken)
     return makeShopApplication(
         name: "oms", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter, services: [points, HTTPClientService(client: http), relay] + consumers, logger: logger)
+}
+
+/// `GMALL_MIGRATE_ONLY=true`: the service's migrations (orders and points), nothing else (a
+/// migrations Job).
+public func migrateOnly(environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
+    let config = ServiceConfig(environment: environment, defaultPort: 18091, database: "guli_oms")
+    try await MigrationJob.run(
+        [("guli_oms", config.postgresURL), ("guli_ums", OrderServiceConfig.pointsURL(environment: environment))],
+        config: config, logger: makeLogger(label: "gmall.oms", level: config.logLevel))
 }

@@ -40,6 +40,10 @@ package struct FlashSaleOrders: Sendable {
               let session = m.sessionId
         else { return .deadLetter(reason: "malformed sec.kill payload") }
         do {
+            // A win already settled without an order (given back by a last attempt, or refused by
+            // the reservation) stays settled: a replayed dead letter must not make an order for a
+            // permit that was handed out again.
+            if try await settledWithoutOrder(m.orderSn) { return .ack }
             let lock = StockLockRequest(
                 orderSn: m.orderSn, items: [LockLine(skuId: m.skuId, count: m.count)], reservationKey: "seckill-session:\(session)")
             switch try await wms.lock(lock) {
@@ -67,10 +71,19 @@ package struct FlashSaleOrders: Sendable {
             try await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "ok")
         } catch {
             // The order exists: never undone for the latch. The pay-wait falls back to
-            // "processing" and the page polls the order instead.
+            // "processing"; the buyer's order view (`GET /oms/order/{SN}`) shows the order.
             logger.warning("seckill.latch.not_counted", metadata: ["order.sn": "\(m.orderSn)", "error": "\(error)"])
         }
         return .ack
+    }
+
+    /// Whether this handler gave the win's permit back earlier (its `sec.release` is in the outbox)
+    /// and no order exists: a close also sends `sec.release`, but only for an order that exists.
+    private func settledWithoutOrder(_ orderSn: String) async throws -> Bool {
+        try await postgres.query("""
+            SELECT 1 FROM outbox WHERE message_id = \("sec.release:\(orderSn)")
+              AND NOT EXISTS (SELECT 1 FROM oms_order WHERE order_sn = \(orderSn))
+            """).first != nil
     }
 
     /// The order with its line and its close timer, once (a repeat finds it and does nothing).

@@ -37,3 +37,9 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
         name: "seckill", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter,
         services: [HTTPClientService(client: http), lease, ledger, keeper, releases], logger: logger)
 }
+
+/// `GMALL_MIGRATE_ONLY=true`: the service's migrations, nothing else (a migrations Job).
+public func migrateOnly(environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
+    let config = ServiceConfig(environment: environment, defaultPort: 18094, database: "guli_sms")
+    try await MigrationJob.run([("guli_sms", config.postgresURL)], config: config, logger: makeLogger(label: "gmall.seckill", level: config.logLevel))
+}

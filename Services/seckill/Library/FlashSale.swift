@@ -190,7 +190,7 @@ package struct FlashSale: Sendable {
             switch try await redis.send(["GET", key]).string {
             case "ok": return .ready
             case "soldout", "failed": return .soldOut
-            case nil: return .processing  // latch expired: the page polls oms instead
+            case nil: return .processing  // latch expired (or lost with Redis): the buyer's order view (`/oms/order/{SN}`) tells
             default: break
             }
             if ContinuousClock.now + pause > deadline { return .processing }

@@ -170,7 +170,7 @@ package struct SessionStore: Sendable {
         try await postgres.query("SELECT \(unescaped: Self.columns) FROM sms_seckill_session WHERE NOT released ORDER BY start_time").rows.map(Self.session)
     }
 
-    /// The session a sku is currently loaded with.
+    /// A session by id.
     package func find(id: Int64) async throws -> FlashSaleSession? {
         try await postgres.query("SELECT \(unescaped: Self.columns) FROM sms_seckill_session WHERE id = \(id)").first.map(Self.session)
     }
@@ -237,11 +237,17 @@ package final class SessionKeeper: Service, Sendable {
         calendar.replace(with: sessions)
         let reconcile = try await reconcileDue()
         for session in sessions {
-            if session.endTime <= now.addingTimeInterval(-2) {
-                try await store.release(session)
-            } else {
-                try await store.ensureReady(session)
-                if reconcile && session.startTime <= now { try await store.reconcile(session) }
+            // Each session on its own: one that cannot be reserved or released (wms refused it)
+            // must not stop the others from being loaded, reconciled and released.
+            do {
+                if session.endTime <= now.addingTimeInterval(-2) {
+                    try await store.release(session)
+                } else {
+                    try await store.ensureReady(session)
+                    if reconcile && session.startTime <= now { try await store.reconcile(session) }
+                }
+            } catch {
+                logger.warning("seckill.keeper.session_failed", metadata: ["seckill.session": "\(session.id)", "error": "\(error)"])
             }
         }
     }

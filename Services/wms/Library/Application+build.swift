@@ -1,3 +1,4 @@
+import Foundation
 import Contracts
 import Hummingbird
 import Logging
@@ -21,4 +22,10 @@ public func buildApplication(_ config: WareServiceConfig) async throws -> ShopAp
     return makeShopApplication(
         name: "wms", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter, services: consumers,
         logger: logger)
+}
+
+/// `GMALL_MIGRATE_ONLY=true`: the service's migrations, nothing else (a migrations Job).
+public func migrateOnly(environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
+    let config = ServiceConfig(environment: environment, defaultPort: 18093, database: "guli_wms")
+    try await MigrationJob.run([("guli_wms", config.postgresURL)], config: config, logger: makeLogger(label: "gmall.wms", level: config.logLevel))
 }

@@ -7,6 +7,7 @@ import ServiceKit
 struct App {
     static func main() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
+        if MigrationJob.requested { return try await migrateOnly() }
         let config = WareServiceConfig()
         let app = try await buildApplication(config)
         try await app.runService()
