@@ -30,7 +30,12 @@ public final class PostgresConnection: Sendable {
     public static func connect(url: String) async throws -> PostgresConnection {
         let queue = DispatchQueue(label: "gmall.postgres.connection")
         let handle: PGConnectionHandle = try await run(on: queue) {
-            guard let conn = PQconnectdb(url) else {
+            // GSSAPI encryption off unless the URL asks for it: the suite never uses Kerberos, and
+            // libpq's default ("prefer") loads krb5 and OpenSSL on every connect, work a process
+            // can still be doing while it exits. Earlier keywords are overridden by the URL's.
+            let keywords = ["gssencmode", "dbname"], values = ["disable", url]
+            let conn: OpaquePointer? = keywords.withCStrings { k in values.withCStrings { v in PQconnectdbParams(k, v, 1) } }
+            guard let conn else {
                 throw PostgresError(kind: .connection, sqlState: nil, message: "out of memory")
             }
             let handle = PGConnectionHandle(pointer: conn)
@@ -129,5 +134,15 @@ public final class PostgresConnection: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try body() }) }
         }
+    }
+}
+
+extension Array where Element == String {
+    /// The strings as a NULL-terminated array of C strings, alive for the call.
+    fileprivate func withCStrings<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        let copies = map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        let pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }
