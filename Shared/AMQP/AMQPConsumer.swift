@@ -136,7 +136,11 @@ public final class AMQPConsumer: Service, Sendable {
                 try await deadLetters.publish(copy)
                 try await connection.ack(delivery.deliveryTag)
             } catch {
+                // The retry queue cannot take it (the publisher's connection is down): back into
+                // this queue, but not at once, or the delivery would spin through the handler as
+                // fast as the broker can redeliver it until the publisher is back.
                 logger.warning("amqp.message.requeued", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+                try? await Task.sleep(for: .seconds(1))
                 try await connection.nack(delivery.deliveryTag, requeue: true)
             }
         case .retry(let reason), .deadLetter(let reason):
