@@ -25,7 +25,7 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
         calendar: calendar, numbers: OrderNumbers(lease: lease), config: config, logger: logger)
     let buyers = BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey)))
     let routes = try SeckillRoutes(sale: sale, store: store, calendar: calendar, redis: infrastructure.redis)
-    let publicRouter = Router.shop()
+    let publicRouter = Router.shop(metrics: false)
     routes.register(public: publicRouter, buyers: buyers)
     let internalRouter = Router.shop()
     routes.register(internal: internalRouter, adminToken: config.shared.adminToken)
