@@ -5,18 +5,23 @@ import Postgres
 import Redis
 import ServiceLifecycle
 
-/// The long-lived connections a service holds: its database pool, the Redis pool and the
-/// confirming publisher. Each is a `Service`; list them first in the service group.
+/// The long-lived connections a service holds: its database pool, the Redis pool (if it uses
+/// Redis) and the confirming publisher. Each is a `Service`; list them first in the service group.
 public struct Infrastructure: Sendable {
     public let config: ServiceConfig
     public let postgres: PostgresPool
+    /// Never connected, started or checked by a service that does not use Redis.
     public let redis: RedisPool
+    /// Whether the service uses Redis: payment and wms do not, so their readiness does not fall
+    /// with Redis (Alipay's notifies keep settling while Redis is down).
+    public let usesRedis: Bool
     public let publisher: AMQPPublisher
     public let logger: Logger
 
     /// `topology`: what the publisher declares before its first publish (nil: `.gmall`).
-    public init(config: ServiceConfig, topology: AMQPTopology? = nil, logger: Logger) {
+    public init(config: ServiceConfig, topology: AMQPTopology? = nil, usesRedis: Bool = true, logger: Logger) {
         self.config = config
+        self.usesRedis = usesRedis
         self.logger = logger
         postgres = PostgresPool(url: config.postgresURL, maxConnections: config.postgresPoolSize, logger: logger)
         redis = RedisPool(host: config.redisHost, port: config.redisPort, password: config.redisPassword, maxConnections: config.redisPoolSize, logger: logger)
@@ -24,7 +29,7 @@ public struct Infrastructure: Sendable {
     }
 
     /// Pools and publisher, in start order.
-    public var services: [any Service] { [postgres, redis, publisher] }
+    public var services: [any Service] { usesRedis ? [postgres, redis, publisher] : [postgres, publisher] }
 
     /// Applies the service's migrations from `<GMALL_MIGRATIONS>/<database>`.
     public func migrate(database: String) async throws {
@@ -42,9 +47,10 @@ public struct Infrastructure: Sendable {
     /// Checks each dependency once; used by `GET /health`.
     public func health() async -> HealthReport {
         async let pg: String = check { try await postgres.query("SELECT 1") }
-        async let rd: String = check { try await redis.send(["PING"]) }
+        async let rd: String? = usesRedis ? check { try await redis.send(["PING"]) } : nil
         async let mq: String = check { try await publisher.ping() }
-        let checks = await ["postgres": pg, "redis": rd, "rabbitmq": mq]
+        var checks = await ["postgres": pg, "rabbitmq": mq]
+        if let redis = await rd { checks["redis"] = redis }
         return HealthReport(status: checks.values.allSatisfy { $0 == "UP" } ? "UP" : "DOWN", checks: checks)
     }
 

@@ -238,7 +238,7 @@ struct TrustBoundaryTests {
 }
 
 /// Stops the shared Redis: runs alone, with the broker tests (`deploy/local/test`).
-@Suite("RedisStop: with Redis down a buy is a 503 to retry, never a 500", .serialized)
+@Suite("RedisStop: with Redis down a buy is a 503 to retry, never a 500, and services without Redis stay ready", .serialized)
 struct RedisStopTests {
     init() async throws { try await TestCluster.shared.start() }
 
@@ -247,6 +247,12 @@ struct RedisStopTests {
         let (sku, _) = try await openSession(stock: 5)
         try localServers("stop-redis")
         do {
+            // payment and wms use no Redis: they stay ready (Alipay's notifies keep settling).
+            for service in [TestCluster.paymentInternal, TestCluster.wmsInternal] {
+                let ready = try await HTTP.get(service + "/health/ready")
+                #expect(ready.status == .ok, "\(service): \(ready.body)")
+            }
+            #expect(try await HTTP.get(TestCluster.seckillInternal + "/health/ready").status == .serviceUnavailable)
             for _ in 0..<20 {
                 let buyer = Int64.random(in: 100_000_000...900_000_000)
                 let reply = try await HTTP.send(TestCluster.gateway + "/miaosha/\(sku)", method: .POST, headers: try bearer(buyer), body: nil)

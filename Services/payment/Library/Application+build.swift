@@ -10,7 +10,7 @@ import Signing
 /// job and the routes of Flow 1 (pay.html, alipay.html, the notify and the return).
 public func buildApplication(_ config: PaymentServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.payment", level: config.shared.logLevel)
-    let infrastructure = Infrastructure(config: config.shared, logger: logger)
+    let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
     try await infrastructure.migrate(database: config.database)
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let gateway = AlipayGateway(

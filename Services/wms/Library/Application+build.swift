@@ -8,7 +8,7 @@ import ServiceKit
 /// `stock.unlock` consumers.
 public func buildApplication(_ config: WareServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.wms", level: config.shared.logLevel)
-    let infrastructure = Infrastructure(config: config.shared, logger: logger)
+    let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
     try await infrastructure.migrate(database: config.database)
     let warehouse = Warehouse(postgres: infrastructure.postgres, logger: logger)
     let publicRouter = Router.shop()
