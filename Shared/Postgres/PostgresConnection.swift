@@ -33,7 +33,7 @@ public final class PostgresConnection: Sendable {
             // GSSAPI encryption off unless the URL asks for it: the suite never uses Kerberos, and
             // libpq's default ("prefer") loads krb5 and OpenSSL on every connect, work a process
             // can still be doing while it exits. Earlier keywords are overridden by the URL's.
-            let keywords = ["gssencmode", "dbname"], values = ["disable", url]
+            let keywords: [String?] = ["gssencmode", "dbname", nil], values: [String?] = ["disable", url, nil]
             let conn: OpaquePointer? = keywords.withCStrings { k in values.withCStrings { v in PQconnectdbParams(k, v, 1) } }
             guard let conn else {
                 throw PostgresError(kind: .connection, sqlState: nil, message: "out of memory")
@@ -87,13 +87,8 @@ public final class PostgresConnection: Sendable {
         if binds.contains(where: { $0?.utf8.contains(0) == true }) {
             throw PostgresError(kind: .invalidParameter, sqlState: nil, message: "a parameter holds a NUL character")
         }
-        // Keep the C strings alive for the duration of PQexecParams.
-        var cStrings: [UnsafeMutablePointer<CChar>?] = binds.map { $0.map { strdup($0)! } }
-        defer { cStrings.forEach { free($0) } }
-        let result: OpaquePointer? = cStrings.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(binds.count, 1)) { values in
-                PQexecParams(handle.pointer, query.sql, Int32(binds.count), nil, binds.isEmpty ? nil : values, nil, nil, 0)
-            }
+        let result: OpaquePointer? = binds.withCStrings { values in
+            PQexecParams(handle.pointer, query.sql, Int32(binds.count), nil, binds.isEmpty ? nil : values, nil, nil, 0)
         }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
@@ -137,12 +132,14 @@ public final class PostgresConnection: Sendable {
     }
 }
 
-extension Array where Element == String {
-    /// The strings as a NULL-terminated array of C strings, alive for the call.
+extension Array where Element == String? {
+    /// The strings as an array of C strings (nil stays a NULL pointer: SQL NULL for a parameter,
+    /// the terminator of a keyword list), alive for the duration of `body`.
     fileprivate func withCStrings<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-        let copies = map { strdup($0) }
+        let copies = map { $0.map { strdup($0)! } }
         defer { copies.forEach { free($0) } }
-        let pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) } + [nil]
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+        let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+        // An empty array still has a valid base address to pass (libpq reads nothing from it).
+        return (pointers.isEmpty ? [nil] : pointers).withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }

@@ -4,7 +4,6 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
-import Synchronization
 
 /// The process-wide Prometheus registry behind swift-metrics (bootstrapped once).
 public enum MetricsExport {
@@ -20,9 +19,9 @@ extension Router where Context == ShopRequestContext {
     /// `{"status":"UP"}` (200) or `{"status":"DOWN"}` (503), no more: which dependency failed, and
     /// how, is for operators (internal listener). Checked at most once a second, however many ask.
     package func addPublicHealth(service: String, infrastructure: Infrastructure) {
-        let cached = CachedHealth(infrastructure: infrastructure)
+        let cached = RecentValue<Bool>(for: .seconds(1))
         let health: @Sendable (Request, ShopRequestContext) async throws -> Response = { _, _ in
-            let healthy = await cached.isHealthy()
+            let healthy = try await cached.value { await infrastructure.health().isHealthy }
             var response = try ShopJSON.json(["status": healthy ? "UP" : "DOWN"], status: healthy ? .ok : .serviceUnavailable)
             if !healthy { response.headers[.retryAfter] = "5" }
             return response
@@ -48,27 +47,6 @@ extension Router where Context == ShopRequestContext {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: MetricsExport.registry.emitToBuffer())))
         }
-    }
-}
-
-/// The last health answer, reused for a second: a crowd (or an attacker) polling the public health
-/// route costs the dependencies one check a second; callers arriving while a check runs wait for
-/// that one instead of starting their own.
-final class CachedHealth: Sendable {
-    let infrastructure: Infrastructure
-    private let last = Mutex<(at: ContinuousClock.Instant, check: Task<Bool, Never>)?>(nil)
-
-    init(infrastructure: Infrastructure) { self.infrastructure = infrastructure }
-
-    func isHealthy() async -> Bool {
-        let now = ContinuousClock.now
-        let check = last.withLock { last -> Task<Bool, Never> in
-            if let last, now - last.at < .seconds(1) { return last.check }
-            let check = Task { [infrastructure] in await infrastructure.health().isHealthy }
-            last = (now, check)
-            return check
-        }
-        return await check.value
     }
 }
 
