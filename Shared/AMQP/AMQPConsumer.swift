@@ -113,54 +113,71 @@ public final class AMQPConsumer: Service, Sendable {
         } catch {
             outcome = .retry(reason: "\(error)")
         }
-        var metadata: Logger.Metadata = [
+        let metadata: Logger.Metadata = [
             "amqp.message_id": "\(delivery.messageID ?? "-")", "amqp.delivery_tag": "\(delivery.deliveryTag)",
             "amqp.attempt": "\(delivery.attempt)",
         ]
         switch outcome {
         case .ack:
             try await connection.ack(delivery.deliveryTag)
-        case .retry(let reason) where retry.retryQueue(for: queue, afterAttempt: delivery.attempt) != nil:
-            let parking = retry.retryQueue(for: queue, afterAttempt: delivery.attempt)!
-            metadata["reason"] = "\(reason)"
-            metadata["amqp.retry_queue"] = "\(parking)"
-            logger.warning("amqp.message.retry_scheduled", metadata: metadata)
-            var headers = delivery.headers
-            headers["x-attempt"] = String(delivery.attempt + 1)
-            headers["x-retry-reason"] = String(reason.prefix(500))
-            // Through the default exchange straight into the retry queue; it expires back into
-            // this queue. Acked only once the copy is confirmed, so a failure loses nothing.
-            let copy = AMQPMessage(
-                exchange: "", routingKey: parking, body: delivery.body, messageID: delivery.messageID ?? UUID().uuidString, headers: headers)
-            do {
-                try await deadLetters.publish(copy)
-                try await connection.ack(delivery.deliveryTag)
-            } catch {
-                // The retry queue cannot take it (the publisher's connection is down): back into
-                // this queue, but not at once, or the delivery would spin through the handler as
-                // fast as the broker can redeliver it until the publisher is back.
-                logger.warning("amqp.message.requeued", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-                try? await Task.sleep(for: .seconds(1))
-                try await connection.nack(delivery.deliveryTag, requeue: true)
+        case .retry(let reason):
+            if let parking = retry.retryQueue(for: queue, afterAttempt: delivery.attempt) {
+                try await scheduleRetry(delivery, in: parking, reason: reason, metadata: metadata, on: connection)
+            } else {
+                try await deadLetter(delivery, reason: reason, metadata: metadata, on: connection)
             }
-        case .retry(let reason), .deadLetter(let reason):
-            metadata["reason"] = "\(reason)"
-            logger.error("amqp.message.dead_lettered", metadata: metadata)
-            var headers = delivery.headers
-            headers["x-attempt"] = String(delivery.attempt)
-            headers["x-death-reason"] = String(reason.prefix(500))
-            headers["x-original-routing-key"] = delivery.routingKey
-            headers["x-original-queue"] = queue
-            let copy = AMQPMessage(
-                exchange: deadLetterExchange, routingKey: queue, body: delivery.body,
-                messageID: delivery.messageID ?? UUID().uuidString, headers: headers)
-            do {
-                try await deadLetters.publish(copy)
-                try await connection.ack(delivery.deliveryTag)
-            } catch {
-                // Could not store the dead letter: let the broker dead-letter it natively instead.
-                try await connection.reject(delivery.deliveryTag)
-            }
+        case .deadLetter(let reason):
+            try await deadLetter(delivery, reason: reason, metadata: metadata, on: connection)
+        }
+    }
+
+    /// Copies the delivery into `parking` with the attempt counted up, then acks it.
+    private func scheduleRetry(
+        _ delivery: AMQPDelivery, in parking: String, reason: String, metadata: Logger.Metadata, on connection: AMQPConnection
+    ) async throws {
+        var metadata = metadata
+        metadata["reason"] = "\(reason)"
+        metadata["amqp.retry_queue"] = "\(parking)"
+        logger.warning("amqp.message.retry_scheduled", metadata: metadata)
+        var headers = delivery.headers
+        headers["x-attempt"] = String(delivery.attempt + 1)
+        headers["x-retry-reason"] = String(reason.prefix(500))
+        // Through the default exchange straight into the retry queue; it expires back into
+        // this queue. Acked only once the copy is confirmed, so a failure loses nothing.
+        let copy = AMQPMessage(
+            exchange: "", routingKey: parking, body: delivery.body, messageID: delivery.messageID ?? UUID().uuidString, headers: headers)
+        do {
+            try await deadLetters.publish(copy)
+            try await connection.ack(delivery.deliveryTag)
+        } catch {
+            // The retry queue cannot take it (the publisher's connection is down): back into
+            // this queue, but not at once, or the delivery would spin through the handler as
+            // fast as the broker can redeliver it until the publisher is back.
+            logger.warning("amqp.message.requeued", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            try? await Task.sleep(for: .seconds(1))
+            try await connection.nack(delivery.deliveryTag, requeue: true)
+        }
+    }
+
+    /// Copies the delivery to the dead-letter exchange with the reason and attempts, then acks it.
+    private func deadLetter(_ delivery: AMQPDelivery, reason: String, metadata: Logger.Metadata, on connection: AMQPConnection) async throws {
+        var metadata = metadata
+        metadata["reason"] = "\(reason)"
+        logger.error("amqp.message.dead_lettered", metadata: metadata)
+        var headers = delivery.headers
+        headers["x-attempt"] = String(delivery.attempt)
+        headers["x-death-reason"] = String(reason.prefix(500))
+        headers["x-original-routing-key"] = delivery.routingKey
+        headers["x-original-queue"] = queue
+        let copy = AMQPMessage(
+            exchange: deadLetterExchange, routingKey: queue, body: delivery.body,
+            messageID: delivery.messageID ?? UUID().uuidString, headers: headers)
+        do {
+            try await deadLetters.publish(copy)
+            try await connection.ack(delivery.deliveryTag)
+        } catch {
+            // Could not store the dead letter: let the broker dead-letter it natively instead.
+            try await connection.reject(delivery.deliveryTag)
         }
     }
 }

@@ -75,8 +75,7 @@ public struct ServiceConfig: Sendable {
         migrationsDirectory = env["GMALL_MIGRATIONS"] ?? Self.repositoryRoot + "/deploy/migrations"
         logLevel = env["GMALL_LOG_LEVEL"] ?? "info"
         // Trimmed either way: a token pasted or written with a trailing newline still matches.
-        adminToken = (env["GMALL_ADMIN_TOKEN"] ?? env["GMALL_ADMIN_TOKEN_FILE"].flatMap { try? String(contentsOfFile: $0, encoding: .utf8) })?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        adminToken = (try? env.secretOrFile("GMALL_ADMIN_TOKEN", default: nil))?.trimmingCharacters(in: .whitespacesAndNewlines)
         amqpQuorumQueues = env["GMALL_AMQP_QUORUM_QUEUES"] == "true"
     }
 
@@ -106,9 +105,9 @@ public struct ProcessEnvironment: Sendable {
 
 extension ProcessEnvironment {
     /// A key given inline (`NAME`) or in a file (`NAME_FILE`, else `defaultFile`).
-    public func secretOrFile(_ name: String, default defaultFile: String) throws -> String {
+    public func secretOrFile(_ name: String, default defaultFile: String?) throws -> String {
         if let inline = self[name] { return inline }
-        let path = self[name + "_FILE"] ?? defaultFile
+        guard let path = self[name + "_FILE"] ?? defaultFile else { throw ConfigError("neither \(name) nor \(name)_FILE is set") }
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
