@@ -51,7 +51,7 @@ package struct FlashSaleOrders: Sendable {
                 // Redis issued a permit the reservation cannot cover: no order. The win is settled
                 // as released, without handing the permit back (there is no unit behind it).
                 logger.warning("seckill.order.refused", metadata: ["order.sn": "\(m.orderSn)", "reason": "reservation empty"])
-                try await enqueueRelease(m, session: session, restock: false)
+                try await enqueueRelease(m, session: session, restock: false, unlockStock: false)
                 try? await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "soldout")
                 return .ack
             case .released:
@@ -121,20 +121,18 @@ package struct FlashSaleOrders: Sendable {
             return .deadLetter(reason: "order creation failed on every attempt and its existence is unknown: \(error)")
         }
         if exists { return .deadLetter(reason: "order exists but its last handling failed: \(error)") }
-        try await postgres.withTransaction { connection in
-            try await Outbox.enqueue(OrderRef(orderSn: m.orderSn), route: Messaging.stockUnlock, messageID: "stock.unlock:\(m.orderSn)", on: connection)
-            try await Outbox.enqueue(
-                SeckillRelease(orderSn: m.orderSn, skuId: m.skuId, userId: m.userId, count: m.count, sessionId: session),
-                route: Messaging.secRelease, messageID: "sec.release:\(m.orderSn)", on: connection)
-        }
-        relay.wake()
+        try await enqueueRelease(m, session: session, restock: nil, unlockStock: true)
         try? await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "failed")
         return .deadLetter(reason: "order creation failed on every attempt (stock and permit given back): \(error)")
     }
 
-    /// `sec.release` for a win that will have no order; `restock` false keeps the permit out of Redis.
-    private func enqueueRelease(_ m: SeckillWon, session: Int64, restock: Bool) async throws {
+    /// `sec.release` for a win that will have no order (`restock` false keeps the permit out of
+    /// Redis), with `stock.unlock` in the same commit when a lock may exist.
+    private func enqueueRelease(_ m: SeckillWon, session: Int64, restock: Bool?, unlockStock: Bool) async throws {
         try await postgres.withTransaction { connection in
+            if unlockStock {
+                try await Outbox.enqueue(OrderRef(orderSn: m.orderSn), route: Messaging.stockUnlock, messageID: "stock.unlock:\(m.orderSn)", on: connection)
+            }
             try await Outbox.enqueue(
                 SeckillRelease(orderSn: m.orderSn, skuId: m.skuId, userId: m.userId, count: m.count, sessionId: session, restock: restock),
                 route: Messaging.secRelease, messageID: "sec.release:\(m.orderSn)", on: connection)
