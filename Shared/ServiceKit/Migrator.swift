@@ -87,9 +87,16 @@ public struct MigrationError: Error, CustomStringConvertible {
 public enum MigrationJob {
     public static var requested: Bool { ProcessEnvironment()["GMALL_MIGRATE_ONLY"] == "true" }
 
-    /// `databases`: name (also the migrations sub-folder) and URL.
-    public static func run(_ databases: [(name: String, url: String)], config: ServiceConfig, logger: Logger) async throws {
-        for database in databases {
+    /// Migrates `service`'s own `database` (at `GMALL_PG_URL`) and then `more` (name, also the
+    /// migrations sub-folder, and URL).
+    public static func run(
+        service: String, database: String, more: [(name: String, url: String)] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws {
+        // The listeners' ports play no part in a migration.
+        let config = ServiceConfig(environment: environment, defaultPort: 0, database: database)
+        let logger = makeLogger(label: "gmall.\(service)", level: config.logLevel)
+        for database in [(name: database, url: config.postgresURL)] + more {
             let pool = PostgresPool(url: database.url, maxConnections: 1, logger: logger)
             let applied = try await Migrator(directory: config.migrationsDirectory + "/" + database.name).migrate(pool, logger: logger)
             logger.info("migration.job.done", metadata: ["db.name": "\(database.name)", "migration.applied": "\(applied.count)"])

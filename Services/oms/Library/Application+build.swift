@@ -47,8 +47,6 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
 /// `GMALL_MIGRATE_ONLY=true`: the service's migrations (orders and points), nothing else (a
 /// migrations Job).
 public func migrateOnly(environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
-    let config = ServiceConfig(environment: environment, defaultPort: 18091, database: "guli_oms")
     try await MigrationJob.run(
-        [("guli_oms", config.postgresURL), ("guli_ums", OrderServiceConfig.pointsURL(environment: environment))],
-        config: config, logger: makeLogger(label: "gmall.oms", level: config.logLevel))
+        service: "oms", database: "guli_oms", more: [("guli_ums", OrderServiceConfig.pointsURL(environment: environment))], environment: environment)
 }

@@ -36,6 +36,5 @@ public func buildApplication(_ config: PaymentServiceConfig) async throws -> Sho
 
 /// `GMALL_MIGRATE_ONLY=true`: the service's migrations, nothing else (a migrations Job).
 public func migrateOnly(environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
-    let config = ServiceConfig(environment: environment, defaultPort: 18092, database: "guli_payment")
-    try await MigrationJob.run([("guli_payment", config.postgresURL)], config: config, logger: makeLogger(label: "gmall.payment", level: config.logLevel))
+    try await MigrationJob.run(service: "payment", database: "guli_payment", environment: environment)
 }

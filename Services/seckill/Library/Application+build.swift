@@ -40,6 +40,5 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
 
 /// `GMALL_MIGRATE_ONLY=true`: the service's migrations, nothing else (a migrations Job).
 public func migrateOnly(environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
-    let config = ServiceConfig(environment: environment, defaultPort: 18094, database: "guli_sms")
-    try await MigrationJob.run([("guli_sms", config.postgresURL)], config: config, logger: makeLogger(label: "gmall.seckill", level: config.logLevel))
+    try await MigrationJob.run(service: "seckill", database: "guli_sms", environment: environment)
 }

@@ -26,6 +26,5 @@ public func buildApplication(_ config: WareServiceConfig) async throws -> ShopAp
 
 /// `GMALL_MIGRATE_ONLY=true`: the service's migrations, nothing else (a migrations Job).
 public func migrateOnly(environment: [String: String] = ProcessInfo.processInfo.environment) async throws {
-    let config = ServiceConfig(environment: environment, defaultPort: 18093, database: "guli_wms")
-    try await MigrationJob.run([("guli_wms", config.postgresURL)], config: config, logger: makeLogger(label: "gmall.wms", level: config.logLevel))
+    try await MigrationJob.run(service: "wms", database: "guli_wms", environment: environment)
 }
