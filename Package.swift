@@ -81,8 +81,11 @@ let package = Package(
             ], path: "Shared/ServiceKit"),
 
         // MARK: Services: a library each (buildApplication) and a thin executable
+        // Alipay's wire rules (sign content, form bodies, signed responses), shared by payment and
+        // the simulator that plays Alipay in tests.
+        .target(name: "Alipay", dependencies: ["Signing"], path: "Services/payment/Alipay"),
         .target(
-            name: "PaymentService", dependencies: ["ServiceKit", "Signing",
+            name: "PaymentService", dependencies: ["Alipay", "ServiceKit", "Signing",
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Services/payment/Library"),
@@ -96,7 +99,7 @@ let package = Package(
 
         // MARK: Tools
         .target(
-            name: "AlipaySimulator", dependencies: ["Signing", "Contracts", "ServiceKit",
+            name: "AlipaySimulator", dependencies: ["Alipay", "Signing", "Contracts", "ServiceKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "deploy/tools/alipay-simulator/Library"),
@@ -112,23 +115,21 @@ let package = Package(
             path: "deploy/bench/hello"),
         .executableTarget(
             name: "notify-bench", dependencies: [
-                "AlipaySimulator", "AMQP", "Postgres", "ServiceKit", "Signing", "Contracts",
+                "Alipay", "AlipaySimulator", "AMQP", "Postgres", "ServiceKit", "Signing", "Contracts",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ], path: "deploy/bench/notify"),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["ServiceKit"], path: "Tests/TestSupport"),
         .testTarget(
-            name: "SharedTests", dependencies: ["Postgres", "Redis", "AMQP", "Signing", "Contracts", "ServiceKit", "TestSupport"],
-            path: "Tests/SharedTests",
-            resources: [.copy("Fixtures")]),
+            name: "SharedTests", dependencies: ["Alipay", "Postgres", "Redis", "AMQP", "Signing", "Contracts", "ServiceKit", "TestSupport"],
+            path: "Tests/SharedTests"),
         .testTarget(
             name: "ServiceTests", dependencies: [
-                "PaymentService", "OrderService", "WareService", "SeckillService", "ServiceKit", "AlipaySimulator", "TestSupport",
+                "Alipay", "PaymentService", "OrderService", "WareService", "SeckillService", "ServiceKit", "AlipaySimulator", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ], path: "Tests/ServiceTests",
-            resources: [.copy("Fixtures")]),
+            ], path: "Tests/ServiceTests"),
     ]
 )

@@ -2,17 +2,6 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// What a handler decided about one delivery.
-public enum AMQPOutcome: Sendable, Equatable {
-    /// Done (committed); acknowledge.
-    case ack
-    /// Failed for a passing reason: tried again after the retry policy's delay; dead-lettered
-    /// after its last attempt.
-    case retry(reason: String)
-    /// Can never succeed (malformed, invalid): straight to the dead-letter queue with the reason.
-    case deadLetter(reason: String)
-}
-
 /// Consumes one queue with manual acks and a small prefetch, in a `Service`.
 ///
 /// - handles up to `parallelism` deliveries at once (default 1: one after the other); only for
@@ -23,7 +12,8 @@ public enum AMQPOutcome: Sendable, Equatable {
 ///   often the broker redelivered it;
 /// - dead letters are republished (with confirms) to the dead-letter exchange with the reason in
 ///   the `x-death-reason` header, then acked;
-/// - after a broken connection or a broker restart it reconnects, re-declares and resumes;
+/// - after a broken connection or a broker restart it closes that connection, reconnects,
+///   re-declares and resumes;
 /// - on graceful shutdown it finishes the delivery in hand, then closes.
 public final class AMQPConsumer: Service, Sendable {
     public typealias Handler = @Sendable (AMQPDelivery) async throws -> AMQPOutcome
@@ -63,37 +53,43 @@ public final class AMQPConsumer: Service, Sendable {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let connection = try await AMQPConnection.connect(endpoint)
-                try await connection.declare(topology)
-                try await connection.consume(queue: queue, prefetch: prefetch)
-                logger.info("amqp.consumer.started")
-                backoff = 200_000_000
-                let slots = HandlerSlots(limit: parallelism)
-                try await withThrowingDiscardingTaskGroup { group in
-                    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                        await slots.acquire()
-                        // While other handlers run, poll briefly: their acks wait behind this call
-                        // on the connection's queue, and the broker sends more once they land.
-                        let delivery: AMQPDelivery?
-                        do {
-                            delivery = try await connection.nextDelivery(timeoutMilliseconds: await slots.othersBusy ? 5 : 250)
-                        } catch {
-                            await slots.release()
-                            throw error
-                        }
-                        guard let delivery else {
-                            await slots.release()
-                            continue
-                        }
-                        group.addTask {
+                do {
+                    try await connection.declare(topology)
+                    try await connection.consume(queue: queue, prefetch: prefetch)
+                    logger.info("amqp.consumer.started")
+                    backoff = 200_000_000
+                    let slots = HandlerSlots(limit: parallelism)
+                    try await withThrowingDiscardingTaskGroup { group in
+                        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                            await slots.acquire()
+                            // While other handlers run, poll briefly: their acks wait behind this call
+                            // on the connection's queue, and the broker sends more once they land.
+                            let delivery: AMQPDelivery?
                             do {
-                                try await self.settle(delivery, on: connection)
+                                delivery = try await connection.nextDelivery(timeoutMilliseconds: await slots.othersBusy ? 5 : 250)
                             } catch {
                                 await slots.release()
                                 throw error
                             }
-                            await slots.release()
+                            guard let delivery else {
+                                await slots.release()
+                                continue
+                            }
+                            group.addTask {
+                                do {
+                                    try await self.settle(delivery, on: connection)
+                                } catch {
+                                    await slots.release()
+                                    throw error
+                                }
+                                await slots.release()
+                            }
                         }
                     }
+                } catch {
+                    // Replaced after the backoff: close this one first (no goodbye once broken).
+                    await connection.close()
+                    throw error
                 }
                 await connection.close()
                 logger.info("amqp.consumer.stopped")
@@ -182,26 +178,28 @@ public final class AMQPConsumer: Service, Sendable {
     }
 }
 
-/// At most `limit` handlers at once; `acquire` waits for a free slot.
-private actor HandlerSlots {
-    let limit: Int
-    private var used = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+extension AMQPConsumer {
+    /// At most `limit` handlers at once; `acquire` waits for a free slot.
+    private actor HandlerSlots {
+        let limit: Int
+        private var used = 0
+        private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    init(limit: Int) { self.limit = limit }
+        init(limit: Int) { self.limit = limit }
 
-    func acquire() async {
-        if used < limit {
-            used += 1
-            return
+        func acquire() async {
+            if used < limit {
+                used += 1
+                return
+            }
+            await withCheckedContinuation { waiters.append($0) }  // the releaser hands its slot over
         }
-        await withCheckedContinuation { waiters.append($0) }  // the releaser hands its slot over
-    }
 
-    func release() {
-        if waiters.isEmpty { used -= 1 } else { waiters.removeFirst().resume() }
-    }
+        func release() {
+            if waiters.isEmpty { used -= 1 } else { waiters.removeFirst().resume() }
+        }
 
-    /// Whether a handler other than the caller's own slot is running.
-    var othersBusy: Bool { used > 1 }
+        /// Whether a handler other than the caller's own slot is running.
+        var othersBusy: Bool { used > 1 }
+    }
 }

@@ -1,9 +1,3 @@
-/// A value in a queue's `x-arguments` or a message's headers.
-public enum AMQPArgument: Sendable, Equatable {
-    case string(String)
-    case int(Int64)
-}
-
 /// Exchanges, queues and bindings to declare; declaring twice is harmless.
 public struct AMQPTopology: Sendable {
     public struct Exchange: Sendable {
@@ -43,27 +37,5 @@ public struct AMQPTopology: Sendable {
         AMQPTopology(exchanges: exchanges, queues: queues.map {
             Queue(name: $0.name, arguments: $0.arguments.merging(["x-queue-type": .string("quorum")]) { $1 }, bindings: $0.bindings)
         })
-    }
-}
-
-/// An outgoing persistent message.
-public struct AMQPMessage: Sendable {
-    public var exchange: String
-    public var routingKey: String
-    public var body: [UInt8]
-    public var messageID: String
-    public var contentType: String
-    public var headers: [String: String]
-    /// Per-message TTL in milliseconds, as text (`expiration` property).
-    public var expiration: String?
-
-    public init(exchange: String, routingKey: String, body: [UInt8], messageID: String, contentType: String = "application/json", headers: [String: String] = [:], expiration: String? = nil) {
-        self.exchange = exchange
-        self.routingKey = routingKey
-        self.body = body
-        self.messageID = messageID
-        self.contentType = contentType
-        self.headers = headers
-        self.expiration = expiration
     }
 }

@@ -1,17 +1,23 @@
+/// A business message: every one is about one order, and its id follows from that order and its
+/// route (`Messaging.Route.messageID(orderSn:)`).
+package protocol OrderMessage: Codable, Sendable {
+    var orderSn: String { get }
+}
+
 /// `order.pay`: the payment for `orderSn` is settled.
-package struct OrderPaid: Codable, Sendable, Equatable {
+package struct OrderPaid: OrderMessage, Equatable {
     package var orderSn: String
     package init(orderSn: String) { self.orderSn = orderSn }
 }
 
 /// `stock.minus`: turn the order's stock lock into a sale.
-package struct StockMinus: Codable, Sendable, Equatable {
+package struct StockMinus: OrderMessage, Equatable {
     package var orderSn: String
     package init(orderSn: String) { self.orderSn = orderSn }
 }
 
 /// `bound.plus`: credit a member's points for a paid order (idempotent on orderSn).
-package struct BoundPlus: Codable, Sendable, Equatable {
+package struct BoundPlus: OrderMessage, Equatable {
     package var orderSn: String
     package var userId: Int64
     package var integration: Int64
@@ -25,7 +31,7 @@ package struct BoundPlus: Codable, Sendable, Equatable {
 }
 
 /// `sec.kill`: a buyer won a flash-sale permit; oms creates the order.
-package struct SeckillWon: Codable, Sendable, Equatable {
+package struct SeckillWon: OrderMessage, Equatable {
     package var orderSn: String
     package var skuId: Int64
     package var userId: Int64
@@ -44,7 +50,7 @@ package struct SeckillWon: Codable, Sendable, Equatable {
 }
 
 /// `order.close` / `stock.unlock`: an order-scoped signal.
-package struct OrderRef: Codable, Sendable, Equatable {
+package struct OrderRef: OrderMessage, Equatable {
     package var orderSn: String
     package init(orderSn: String) { self.orderSn = orderSn }
 }
@@ -52,7 +58,7 @@ package struct OrderRef: Codable, Sendable, Equatable {
 /// `sec.release`: a flash-sale win ends without a paid order (closed unpaid, never created, or
 /// refused by the reservation): the win is released and, unless `restock` is false, its permit and
 /// the buyer's place go back to the sale.
-package struct SeckillRelease: Codable, Sendable, Equatable {
+package struct SeckillRelease: OrderMessage, Equatable {
     package var orderSn: String
     package var skuId: Int64
     package var userId: Int64

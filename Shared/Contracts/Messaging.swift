@@ -1,4 +1,4 @@
-/// Exchange, queue and routing-key names shared by every service (DESIGN.md, "AMQP topology").
+/// Exchange, queue and routing-key names shared by every service (docs/ARCHITECTURE.md, "AMQP topology").
 package enum Messaging {
     /// The topic exchange all business messages go through.
     package static let exchange = "ORDER-EXCHANGE"
@@ -9,7 +9,21 @@ package enum Messaging {
     package struct Route: Sendable, Hashable {
         package let routingKey: String
         package let queue: String
+        /// What a message id on this route starts with (the routing key, but one prefix for
+        /// every close timer whatever its delay).
+        package let idPrefix: String
         package var deadLetterQueue: String { queue + ".dlq" }
+
+        package init(routingKey: String, queue: String, idPrefix: String? = nil) {
+            self.routingKey = routingKey
+            self.queue = queue
+            self.idPrefix = idPrefix ?? routingKey
+        }
+
+        /// The one way a message id is made: one id per order and route, so announcing the same
+        /// effect twice is one message (the outbox ignores the second enqueue, and consumers see
+        /// a repeat as a redelivery).
+        package func messageID(orderSn: String) -> String { "\(idPrefix):\(orderSn)" }
     }
 
     /// `order.pay` {orderSn}: payment settled → oms.
@@ -33,7 +47,7 @@ package enum Messaging {
     /// One queue per timeout: with per-message TTLs in one queue, a short timer would wait behind
     /// a longer one at the head (the broker only expires the head).
     package static func orderDelay(seconds: Int) -> Route {
-        Route(routingKey: "order.create.\(seconds)s", queue: "ORDER-DELAY-\(seconds)s")
+        Route(routingKey: "order.create.\(seconds)s", queue: "ORDER-DELAY-\(seconds)s", idPrefix: "order.create")
     }
 
     /// Every consumed route (each gets a dead-letter queue).

@@ -1,8 +1,11 @@
 /// A bounded set of reusable connections, opened lazily; callers beyond the bound wait their turn.
-/// The Postgres and Redis pools are this plus their own commands.
+/// The Postgres pool is this plus its own commands. Every connection the pool lets go of (broken
+/// on release, idle or given back once the pool is closed) goes through `discard`, which closes
+/// it: connections are never just dropped.
 public actor ConnectionPool<Connection: Sendable> {
     public let maxConnections: Int
     private let connect: @Sendable () async throws -> Connection
+    private let discard: @Sendable (Connection) async -> Void
     private var idle: [Connection] = []
     private var open = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
@@ -13,11 +16,17 @@ public actor ConnectionPool<Connection: Sendable> {
     ///   - maxConnections: the most connections ever open at once.
     ///   - closedError: what `lease` throws once the pool is closed.
     ///   - connect: opens one new connection.
-    public init(maxConnections: Int, closedError: any Error, connect: @escaping @Sendable () async throws -> Connection) {
+    ///   - discard: closes a connection the pool lets go of.
+    public init(
+        maxConnections: Int, closedError: any Error,
+        connect: @escaping @Sendable () async throws -> Connection,
+        discard: @escaping @Sendable (Connection) async -> Void
+    ) {
         precondition(maxConnections > 0, "a pool needs at least one connection")
         self.maxConnections = maxConnections
         self.closedError = closedError
         self.connect = connect
+        self.discard = discard
     }
 
     /// Takes an idle connection, opens a new one under the bound, or waits for a release.
@@ -39,20 +48,32 @@ public actor ConnectionPool<Connection: Sendable> {
         }
     }
 
-    /// Gives a connection back; a broken one is dropped and frees its place.
-    public func release(_ connection: Connection, broken: Bool) {
-        if broken || closed { open -= 1 } else { idle.append(connection) }
+    /// Gives a connection back; a broken one (or any, once the pool is closed) is closed and frees
+    /// its place.
+    public func release(_ connection: Connection, broken: Bool) async {
+        if broken || closed {
+            // Still counted in `open` while it closes, so the bound holds.
+            await discard(connection)
+            open -= 1
+        } else {
+            idle.append(connection)
+        }
         wakeOne()
     }
 
-    /// Drops idle connections and refuses later leases.
-    public func close() {
+    /// Closes idle connections and refuses later leases; connections still leased are closed
+    /// when they are released.
+    public func close() async {
         closed = true
-        open -= idle.count
+        let dropped = idle
         idle.removeAll()
         let pending = waiters
         waiters.removeAll()
         pending.forEach { $0.resume() }
+        for connection in dropped {
+            await discard(connection)
+            open -= 1
+        }
     }
 
     private func wakeOne() {

@@ -1,27 +1,13 @@
 import CLibPQ
 import Dispatch
 import Foundation
-
-/// Owns one `PGconn*`; `PQfinish` runs in `deinit`.
-///
-/// `@unchecked Sendable`: the pointer is only ever used on its owning
-/// `PostgresConnection`'s serial queue, so no two threads touch it at once.
-final class PGConnectionHandle: @unchecked Sendable {
-    let pointer: OpaquePointer
-
-    init(pointer: OpaquePointer) { self.pointer = pointer }
-
-    deinit { PQfinish(pointer) }
-
-    var isBroken: Bool { PQstatus(pointer) != CONNECTION_OK }
-
-    var errorMessage: String {
-        String(cString: PQerrorMessage(pointer)).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
+import Pooling
 
 /// One PostgreSQL session. Every libpq call runs on the connection's own serial
 /// `DispatchQueue`, never on an event loop or the cooperative pool.
+///
+/// `close()` ends the session; every connection must be closed before it is dropped (asserted in
+/// debug builds), so the goodbye to the server never runs in a `deinit`.
 public final class PostgresConnection: Sendable {
     private let handle: PGConnectionHandle
     private let queue: DispatchQueue
@@ -29,7 +15,7 @@ public final class PostgresConnection: Sendable {
     /// Opens a session; `url` is a libpq connection string (`postgresql://user@host:port/db`).
     public static func connect(url: String) async throws -> PostgresConnection {
         let queue = DispatchQueue(label: "gmall.postgres.connection")
-        let handle: PGConnectionHandle = try await run(on: queue) {
+        let handle: PGConnectionHandle = try await queue.run {
             // GSSAPI encryption off unless the URL asks for it: the suite never uses Kerberos, and
             // libpq's default ("prefer") loads krb5 and OpenSSL on every connect, work a process
             // can still be doing while it exits. Earlier keywords are overridden by the URL's.
@@ -39,16 +25,23 @@ public final class PostgresConnection: Sendable {
                 throw PostgresError(kind: .connection, sqlState: nil, message: "out of memory")
             }
             let handle = PGConnectionHandle(pointer: conn)
-            if handle.isBroken {
-                throw PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)
+            do {
+                if handle.isBroken {
+                    throw PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)
+                }
+                // Timestamps come back in one parseable form whatever the server's defaults are.
+                let setup = PQexec(conn, "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET client_encoding = 'UTF8'")
+                defer { PQclear(setup) }
+                guard PQresultStatus(setup) == PGRES_COMMAND_OK else {
+                    throw PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)
+                }
+                return handle
+            } catch {
+                // A failed connect still owns its PGconn (libpq allocates one even when the
+                // connect fails): free it before throwing.
+                handle.close()
+                throw error
             }
-            // Timestamps come back in one parseable form whatever the server's defaults are.
-            let setup = PQexec(conn, "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET client_encoding = 'UTF8'")
-            defer { PQclear(setup) }
-            guard PQresultStatus(setup) == PGRES_COMMAND_OK else {
-                throw PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)
-            }
-            return handle
         }
         return PostgresConnection(handle: handle, queue: queue)
     }
@@ -58,20 +51,27 @@ public final class PostgresConnection: Sendable {
         self.queue = queue
     }
 
-    /// True once the server side is gone; the pool then drops the connection.
+    /// True once the server side is gone (or the connection was closed); the pool then closes
+    /// the connection instead of reusing it.
     public var isBroken: Bool {
-        get async { (try? await Self.run(on: queue) { [handle] in handle.isBroken }) ?? true }
+        get async { (try? await queue.run { [handle] in handle.isBroken }) ?? true }
+    }
+
+    /// Ends the session (Terminate) and frees it, on this connection's queue after whatever was
+    /// queued before it. Idempotent; later statements throw a `.connection` error.
+    public func close() async {
+        _ = try? await queue.run { [handle] in handle.close() }
     }
 
     /// Runs one parameterised statement.
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresResult {
-        try await Self.run(on: queue) { [handle] in try Self.execute(handle, query) }
+        try await call { handle in try Self.execute(handle, query) }
     }
 
     /// Runs plain SQL with several statements and no parameters (migrations only).
     public func execute(script: String) async throws {
-        try await Self.run(on: queue) { [handle] in
+        try await call { handle in
             let result = PQexec(handle.pointer, script)
             defer { PQclear(result) }
             let status = PQresultStatus(result)
@@ -125,9 +125,14 @@ public final class PostgresConnection: Sendable {
         return PostgresError(kind: .server, sqlState: state, message: message)
     }
 
-    private static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
+    /// Runs `body` on this connection's queue; refuses once the connection is closed (its
+    /// `PGconn` is freed then).
+    private func call<T: Sendable>(_ body: @escaping @Sendable (PGConnectionHandle) throws -> T) async throws -> T {
+        try await queue.run { [handle] in
+            guard !handle.closed else {
+                throw PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)
+            }
+            return try body(handle)
         }
     }
 }

@@ -3,7 +3,8 @@ import Pooling
 import ServiceLifecycle
 
 /// A bounded pool of `PostgresConnection`s, opened lazily, run as a `Service`
-/// so it closes its connections on graceful shutdown.
+/// so it closes its connections on graceful shutdown. An owner that does not run it must call
+/// `close()` before dropping it: its connections assert in debug builds that they were closed.
 public final class PostgresPool: Service, Sendable {
     private let pool: ConnectionPool<PostgresConnection>
     private let logger: Logger
@@ -15,27 +16,29 @@ public final class PostgresPool: Service, Sendable {
         self.logger = logger
         self.pool = ConnectionPool(
             maxConnections: maxConnections,
-            closedError: PostgresError(kind: .poolClosed, sqlState: nil, message: "pool closed")
-        ) {
-            do {
-                return try await PostgresConnection.connect(url: url)
-            } catch {
-                logger.warning("postgres.connect.failed", metadata: ["error": "\(error)"])
-                throw error
-            }
-        }
+            closedError: PostgresError(kind: .poolClosed, sqlState: nil, message: "pool closed"),
+            connect: {
+                do {
+                    return try await PostgresConnection.connect(url: url)
+                } catch {
+                    logger.warning("postgres.connect.failed", metadata: ["error": "\(error)"])
+                    throw error
+                }
+            },
+            discard: { await $0.close() })
     }
 
-    /// Waits for shutdown, then closes every idle connection.
+    /// Waits for shutdown, then closes the pool (see `close()`).
     public func run() async throws {
         try? await gracefulShutdown()
         await pool.close()
     }
 
-    /// Closes the pool: idle connections are dropped, later leases fail.
+    /// Closes the pool: idle connections are closed now, leased ones when they come back; later
+    /// leases fail.
     public func close() async { await pool.close() }
 
-    /// Lends a connection to `body`; a broken one is discarded, not returned.
+    /// Lends a connection to `body`; a broken one is closed, not returned.
     public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = try await pool.lease()
         do {

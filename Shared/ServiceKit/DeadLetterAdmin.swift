@@ -47,10 +47,16 @@ extension Router where Context == ShopRequestContext {
             // Messages taken with basic.get and never acked go back to the queue when the connection closes.
             let connection = try await AMQPConnection.connect(endpoint)
             var letters: [DeadLetterView] = []
-            while letters.count < limit, let d = try await connection.get(queue: route.deadLetterQueue) {
-                letters.append(DeadLetterView(
-                    messageId: d.messageID, reason: d.headers["x-death-reason"], attempts: d.headers["x-attempt"].flatMap { Int($0) }, routingKey: d.headers["x-original-routing-key"] ?? route.routingKey,
-                    body: String(decoding: d.body, as: UTF8.self)))
+            // Closed on every path (`defer` cannot await): a connection dropped unclosed asserts.
+            do {
+                while letters.count < limit, let d = try await connection.get(queue: route.deadLetterQueue) {
+                    letters.append(DeadLetterView(
+                        messageId: d.messageID, reason: d.headers["x-death-reason"], attempts: d.headers["x-attempt"].flatMap { Int($0) }, routingKey: d.headers["x-original-routing-key"] ?? route.routingKey,
+                        body: String(decoding: d.body, as: UTF8.self)))
+                }
+            } catch {
+                await connection.close()
+                throw error
             }
             await connection.close()
             return try ShopJSON.response(ResponseVo.ok(letters))
@@ -59,15 +65,22 @@ extension Router where Context == ShopRequestContext {
             let route = try route(context)
             let connection = try await AMQPConnection.connect(endpoint)
             var replayed = 0
-            // Only the messages present now: one that fails again and comes back is not replayed
-            // in a loop by this same call.
-            let present = try await connection.messageCount(queue: route.deadLetterQueue)
-            while replayed < present, let d = try await connection.get(queue: route.deadLetterQueue) {
-                try await infrastructure.publisher.publish(AMQPMessage(
-                    exchange: Messaging.exchange, routingKey: route.routingKey, body: d.body,
-                    messageID: d.messageID ?? UUID().uuidString, headers: ["x-replayed-from": route.deadLetterQueue, "x-attempt": "1"]))
-                try await connection.ack(d.deliveryTag)
-                replayed += 1
+            // Closed on every path (`defer` cannot await): a connection dropped unclosed asserts.
+            // A message taken but not yet acked when a publish fails goes back to the queue then.
+            do {
+                // Only the messages present now: one that fails again and comes back is not replayed
+                // in a loop by this same call.
+                let present = try await connection.messageCount(queue: route.deadLetterQueue)
+                while replayed < present, let d = try await connection.get(queue: route.deadLetterQueue) {
+                    try await infrastructure.publisher.publish(AMQPMessage(
+                        exchange: Messaging.exchange, routingKey: route.routingKey, body: d.body,
+                        messageID: d.messageID ?? UUID().uuidString, headers: ["x-replayed-from": route.deadLetterQueue, "x-attempt": "1"]))
+                    try await connection.ack(d.deliveryTag)
+                    replayed += 1
+                }
+            } catch {
+                await connection.close()
+                throw error
             }
             await connection.close()
             context.logger.info("dlq.replayed", metadata: ["amqp.queue": "\(route.deadLetterQueue)", "amqp.count": "\(replayed)"])

@@ -31,6 +31,16 @@ public struct Infrastructure: Sendable {
     /// Pools and publisher, in start order.
     public var services: [any Service] { usesRedis ? [postgres, redis, publisher] : [postgres, publisher] }
 
+    /// Closes the pools and the publisher, for an owner that does not run `services` (a build that
+    /// throws before the application owns them, a test): each asserts in debug builds that it was
+    /// closed before it is dropped. The Redis pool is closed even when unused: it holds no
+    /// connection then, and closing it costs nothing.
+    package func close() async {
+        await postgres.close()
+        redis.close()
+        await publisher.close()
+    }
+
     /// Applies the service's migrations from `<GMALL_MIGRATIONS>/<database>`.
     public func migrate(database: String) async throws {
         try await Migrator(directory: config.migrationsDirectory + "/" + database).migrate(postgres, logger: logger)
@@ -62,11 +72,4 @@ public struct Infrastructure: Sendable {
             return "DOWN: \(error)"
         }
     }
-}
-
-/// `GET /health` body.
-public struct HealthReport: Codable, Sendable {
-    public let status: String
-    public let checks: [String: String]
-    public var isHealthy: Bool { status == "UP" }
 }

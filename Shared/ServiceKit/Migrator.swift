@@ -75,31 +75,3 @@ public struct Migrator: Sendable {
         }.sorted { $0.version < $1.version }
     }
 }
-
-public struct MigrationError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ d: String) { description = d }
-}
-
-/// A service run as a migration job (`GMALL_MIGRATE_ONLY=true`, the Kubernetes migrations Job):
-/// applies the migrations of each database, then the process exits without serving. Reads only
-/// the database URLs: no keys, no Redis, no RabbitMQ.
-public enum MigrationJob {
-    public static var requested: Bool { ProcessEnvironment()["GMALL_MIGRATE_ONLY"] == "true" }
-
-    /// Migrates `service`'s own `database` (at `GMALL_PG_URL`) and then `more` (name, also the
-    /// migrations sub-folder, and URL).
-    public static func run(
-        service: String, database: String, more: [(name: String, url: String)] = [],
-        environment: [String: String] = ProcessInfo.processInfo.environment
-    ) async throws {
-        // The listeners' ports play no part in a migration.
-        let config = ServiceConfig(environment: environment, defaultPort: 0, database: database)
-        let logger = makeLogger(label: "gmall.\(service)", level: config.logLevel)
-        for database in [(name: database, url: config.postgresURL)] + more {
-            let pool = PostgresPool(url: database.url, maxConnections: 1, logger: logger)
-            let applied = try await Migrator(directory: config.migrationsDirectory + "/" + database.name).migrate(pool, logger: logger)
-            logger.info("migration.job.done", metadata: ["db.name": "\(database.name)", "migration.applied": "\(applied.count)"])
-        }
-    }
-}

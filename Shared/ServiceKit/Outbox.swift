@@ -10,92 +10,18 @@ import ServiceLifecycle
 /// its message and no message is sent for a rolled-back change.
 package enum Outbox {
     /// Adds a message to the outbox on `connection` (inside the caller's transaction).
-    /// A second enqueue with the same `messageID` is ignored.
-    package static func enqueue<T: Encodable>(
-        _ payload: T, route: Messaging.Route, messageID: String, expiration: String? = nil, on connection: PostgresConnection
+    /// A second enqueue for the same order and route is ignored (one message id).
+    package static func enqueue<T: OrderMessage>(
+        _ payload: T, route: Messaging.Route, on connection: PostgresConnection
     ) async throws {
+        let messageID = route.messageID(orderSn: payload.orderSn)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
         try await connection.query("""
-            INSERT INTO outbox (message_id, routing_key, payload, expiration)
-            VALUES (\(messageID), \(route.routingKey), \(json), \(expiration))
+            INSERT INTO outbox (message_id, routing_key, payload)
+            VALUES (\(messageID), \(route.routingKey), \(json))
             ON CONFLICT (message_id) DO NOTHING
             """)
-    }
-}
-
-/// Publishes unsent outbox rows in id order, with publisher confirms, and marks them sent.
-/// A failed message is tried again next round, after later ones may have gone out.
-/// Several instances share the table safely (`FOR UPDATE SKIP LOCKED`). A `Service`.
-///
-/// Wakes every `interval` (default 200 ms) or at once after `wake()`.
-package final class OutboxRelay: Service, Sendable {
-    private let postgres: PostgresPool
-    private let publisher: AMQPPublisher
-    private let interval: Duration
-    private let logger: Logger
-    private let signal: AsyncStream<Void>
-    private let trigger: AsyncStream<Void>.Continuation
-
-    package init(postgres: PostgresPool, publisher: AMQPPublisher, interval: Duration = .milliseconds(200), logger: Logger) {
-        self.postgres = postgres
-        self.publisher = publisher
-        self.interval = interval
-        self.logger = logger
-        (signal, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    }
-
-    /// Asks the relay to look at the outbox now (after a commit that enqueued something).
-    package func wake() { trigger.yield() }
-
-    package func run() async throws {
-        let ticker = Task { [trigger, interval] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                trigger.yield()
-            }
-        }
-        defer { ticker.cancel() }
-        for await _ in signal.cancelOnGracefulShutdown() {
-            do {
-                while try await relayBatch() > 0 {}
-            } catch {
-                logger.warning("outbox.relay.failed", metadata: ["error": "\(error)"])
-            }
-        }
-        trigger.finish()
-    }
-
-    /// Publishes up to 100 rows; returns how many were sent.
-    @discardableResult
-    package func relayBatch() async throws -> Int {
-        try await postgres.withTransaction { connection in
-            let rows = try await connection.query("""
-                SELECT id, message_id, routing_key, payload, expiration FROM outbox
-                WHERE sent_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
-                """).rows
-            let messages = try rows.map { row in
-                AMQPMessage(
-                    exchange: Messaging.exchange, routingKey: try row.decode("routing_key"),
-                    body: Array(try row.decode("payload", as: String.self).utf8), messageID: try row.decode("message_id"),
-                    expiration: try row.decodeIfPresent("expiration"))
-            }
-            // One pipelined batch, confirms awaited together; what was not confirmed stays unsent
-            // for the next round (consumers are idempotent on the message id).
-            var sent: [Int64] = []
-            let errors = await publisher.publish(messages)
-            for (row, (message, error)) in zip(rows, zip(messages, errors)) {
-                if let error {
-                    logger.warning("outbox.publish.failed", metadata: ["amqp.message_id": "\(message.messageID)", "error": "\(error)"])
-                    continue
-                }
-                sent.append(try row.decode("id"))
-            }
-            if !sent.isEmpty {
-                try await connection.query("UPDATE outbox SET sent_at = now() WHERE id = ANY(\(sent)::bigint[])")
-            }
-            return sent.count
-        }
     }
 }

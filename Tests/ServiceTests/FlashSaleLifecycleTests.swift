@@ -31,7 +31,7 @@ struct FlashSaleLifecycleTests {
     func secKill(_ won: SeckillWon, attempt: Int) throws -> AMQPDelivery {
         AMQPDelivery(
             deliveryTag: 1, redelivered: true, exchange: Messaging.exchange, routingKey: Messaging.secKill.routingKey,
-            messageID: "sec.kill:\(won.orderSn)", headers: ["x-attempt": String(attempt)], body: Array(try ShopJSON.encoder.encode(won)))
+            messageID: Messaging.secKill.messageID(orderSn: won.orderSn), headers: ["x-attempt": String(attempt)], body: Array(try ShopJSON.encoder.encode(won)))
     }
 
     func outboxed(_ messageID: String) async throws -> Int {
@@ -63,7 +63,7 @@ struct FlashSaleLifecycleTests {
         func delivery(_ route: Messaging.Route) -> AMQPDelivery {
             AMQPDelivery(
                 deliveryTag: 1, redelivered: false, exchange: Messaging.exchange, routingKey: route.routingKey,
-                messageID: "\(route.routingKey):\(orderSn)", headers: [:], body: Array(#"{"orderSn":"\#(orderSn)"}"#.utf8))
+                messageID: route.messageID(orderSn: orderSn), headers: [:], body: Array(#"{"orderSn":"\#(orderSn)"}"#.utf8))
         }
         #expect(try await warehouse.stockUnlock(delivery(Messaging.stockUnlock)) == .ack)
         #expect(try await SkuState.of(sku).locked == 0)
@@ -95,7 +95,7 @@ struct FlashSaleLifecycleTests {
         try await Task.sleep(for: .seconds(5))
         #expect(try await released() == false)
         // The sec.kill is handled: the order is carved from the reservation, then the rest goes back.
-        try await publish(won, route: Messaging.secKill, id: "sec.kill:\(won.orderSn)")
+        try await publish(won, route: Messaging.secKill)
         let done = try await eventually(seconds: 10) { try await released() }
         #expect(done)
         #expect(try await orderStatus(won.orderSn) == OrderStatus.unpaid.rawValue)

@@ -264,11 +264,11 @@ struct FlashSaleTests {
         #expect(try await attempt(sku: sku, buyer: a + 2).code == 1001)
         let created = try await eventually { try await SaleState.of(sku: sku, session: session).orders == 2 }
         #expect(created)
-        try await publish(OrderPaid(orderSn: second), route: Messaging.orderPay, id: "order.pay:\(second)")
+        try await publish(OrderPaid(orderSn: second), route: Messaging.orderPay)
         let paid = try await eventually { try await orderStatus(second) == 1 }
         #expect(paid)
-        try await publish(OrderRef(orderSn: first), route: Messaging.orderClose, id: "order.close:\(first)")
-        try await publish(OrderRef(orderSn: second), route: Messaging.orderClose, id: "order.close:\(second)")
+        try await publish(OrderRef(orderSn: first), route: Messaging.orderClose)
+        try await publish(OrderRef(orderSn: second), route: Messaging.orderClose)
         let released = try await eventually { try await SaleState.of(sku: sku, session: session).permits == 1 }
         #expect(released)
         #expect(try await orderStatus(first) == 4)

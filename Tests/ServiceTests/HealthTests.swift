@@ -64,6 +64,8 @@ struct HealthTests {
         config.shared.postgresURL = "postgresql://postgres@127.0.0.1:1/guli_wms?connect_timeout=2"
         let infrastructure = ServiceKitProbe.infrastructure(config.shared)
         let report = await infrastructure.health()
+        // Not run as services, so closed here: its pools and publisher assert they were closed.
+        await infrastructure.close()
         #expect(report.status == "DOWN")
         #expect(report.checks["postgres"]?.hasPrefix("DOWN") == true)
         #expect(report.checks["redis"] == "UP")

@@ -38,8 +38,8 @@ func wmsCall(_ path: String, _ body: String, caller: String? = "oms") async thro
 /// Publishes to the shop's exchange with confirms, as the outbox relays do.
 let testPublisher = AMQPPublisher(endpoint: AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672), topology: .gmall)
 
-func publish<T: Encodable>(_ payload: T, route: Messaging.Route, id: String) async throws {
-    try await testPublisher.publish(try .json(payload, route: route, messageID: id))
+func publish<T: OrderMessage>(_ payload: T, route: Messaging.Route) async throws {
+    try await testPublisher.publish(try .json(payload, route: route))
 }
 
 func orderStatus(_ orderSn: String) async throws -> Int {
@@ -75,7 +75,7 @@ struct OrderFlowTests {
     func paidOrder() async throws {
         let (orderSn, sku, member) = try await lockedOrder()
         #expect(try await SkuState.of(sku) == SkuState(stock: 10, locked: 2, sales: 0))
-        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)")
+        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay)
         let done = try await eventually {
             let sales = try await SkuState.of(sku).sales
             let credited = try await points(member)
@@ -90,11 +90,11 @@ struct OrderFlowTests {
     @Test("the same order.pay five times, and a close after it: one effect")
     func redelivered() async throws {
         let (orderSn, sku, member) = try await lockedOrder()
-        for _ in 0..<5 { try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)") }
+        for _ in 0..<5 { try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay) }
         // order.close travels on its own queue: it is "after" the payment once the payment took effect
         let paidFirst = try await eventually { try await orderStatus(orderSn) == 1 }
         #expect(paidFirst)
-        try await publish(OrderRef(orderSn: orderSn), route: Messaging.orderClose, id: "order.close:\(orderSn)")
+        try await publish(OrderRef(orderSn: orderSn), route: Messaging.orderClose)
         let done = try await eventually {
             let sales = try await SkuState.of(sku).sales
             let credited = try await points(member)
@@ -103,9 +103,9 @@ struct OrderFlowTests {
         #expect(done)
         // the duplicates of bound.plus and stock.minus the duplicates could cause
         for _ in 0..<5 {
-            try await publish(BoundPlus(orderSn: orderSn, userId: member, integration: 20, growth: 30), route: Messaging.boundPlus, id: "bound.plus:\(orderSn)")
-            try await publish(StockMinus(orderSn: orderSn), route: Messaging.stockMinus, id: "stock.minus:\(orderSn)")
-            try await publish(OrderRef(orderSn: orderSn), route: Messaging.stockUnlock, id: "stock.unlock:\(orderSn)")
+            try await publish(BoundPlus(orderSn: orderSn, userId: member, integration: 20, growth: 30), route: Messaging.boundPlus)
+            try await publish(StockMinus(orderSn: orderSn), route: Messaging.stockMinus)
+            try await publish(OrderRef(orderSn: orderSn), route: Messaging.stockUnlock)
         }
         try await Task.sleep(nanoseconds: 1_500_000_000)
         #expect(try await orderStatus(orderSn) == 1)
@@ -119,23 +119,33 @@ struct OrderFlowTests {
         let endpoint = AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672)
         let long = AMQPPublisher(endpoint: endpoint, topology: .gmall(orderTimeoutSeconds: 3600))
         let short = AMQPPublisher(endpoint: endpoint, topology: .gmall(orderTimeoutSeconds: 1))
-        let unknown = "T-nobody-\(UUID().uuidString)"
-        try await long.publish(try .json(OrderRef(orderSn: unknown), route: Messaging.orderDelay(seconds: 3600), messageID: "order.create:\(unknown)"))
-        let (orderSn, sku, _) = try await lockedOrder()
-        try await short.publish(try .json(OrderRef(orderSn: orderSn), route: Messaging.orderDelay(seconds: 1), messageID: "order.create:\(orderSn)"))
-        let closed = try await eventually(seconds: 15) { try await orderStatus(orderSn) == 4 }
-        #expect(closed)
-        let released = try await eventually { try await SkuState.of(sku).locked == 0 }
-        #expect(released)
+        // Both publishers are closed however the test ends (`defer` cannot await): a publisher
+        // dropped with its connection open asserts, which would crash the test process.
+        do {
+            let unknown = "T-nobody-\(UUID().uuidString)"
+            try await long.publish(try .json(OrderRef(orderSn: unknown), route: Messaging.orderDelay(seconds: 3600)))
+            let (orderSn, sku, _) = try await lockedOrder()
+            try await short.publish(try .json(OrderRef(orderSn: orderSn), route: Messaging.orderDelay(seconds: 1)))
+            let closed = try await eventually(seconds: 15) { try await orderStatus(orderSn) == 4 }
+            #expect(closed)
+            let released = try await eventually { try await SkuState.of(sku).locked == 0 }
+            #expect(released)
+        } catch {
+            await long.close()
+            await short.close()
+            throw error
+        }
+        await long.close()
+        await short.close()
     }
 
     @Test("a close before the payment: closed, stock released, no points, the payment kept for refund")
     func closedThenPaid() async throws {
         let (orderSn, sku, member) = try await lockedOrder()
-        try await publish(OrderRef(orderSn: orderSn), route: Messaging.orderClose, id: "order.close:\(orderSn)")
+        try await publish(OrderRef(orderSn: orderSn), route: Messaging.orderClose)
         let released = try await eventually { try await SkuState.of(sku).locked == 0 }
         #expect(released)
-        for _ in 0..<3 { try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)") }
+        for _ in 0..<3 { try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay) }
         let refund = try await eventually { try await Databases.count("SELECT count(*) FROM oms_refund_due WHERE order_sn = \(orderSn)", in: Databases.oms) == 1 }
         #expect(refund)
         #expect(try await orderStatus(orderSn) == 4)
@@ -146,21 +156,21 @@ struct OrderFlowTests {
     @Test("a consumer that committed and died before its ack: the redelivery has no second effect")
     func crashBetweenCommitAndAck() async throws {
         let (orderSn, sku, member) = try await lockedOrder()
-        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)")
+        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay)
         let paid = try await eventually { try await SkuState.of(sku).sales == 2 }
         #expect(paid)
         // The handlers commit exactly as the consumers do, but nothing acks: a killed process.
         let warehouse = Warehouse(postgres: Databases.wms, logger: Logger(label: "test"))
         let delivery = AMQPDelivery(
             deliveryTag: 1, redelivered: false, exchange: Messaging.exchange, routingKey: Messaging.stockMinus.routingKey,
-            messageID: "stock.minus:\(orderSn)", headers: [:], body: Array(#"{"orderSn":"\#(orderSn)"}"#.utf8))
+            messageID: Messaging.stockMinus.messageID(orderSn: orderSn), headers: [:], body: Array(#"{"orderSn":"\#(orderSn)"}"#.utf8))
         #expect(try await warehouse.stockMinus(delivery) == .ack)
         // ...and the broker redelivers it to the restarted consumer (redelivered flag set).
-        try await publish(StockMinus(orderSn: orderSn), route: Messaging.stockMinus, id: "stock.minus:\(orderSn)")
+        try await publish(StockMinus(orderSn: orderSn), route: Messaging.stockMinus)
         let ledger = PointsLedger(postgres: Databases.ums)
         let bound = AMQPDelivery(
             deliveryTag: 1, redelivered: true, exchange: Messaging.exchange, routingKey: Messaging.boundPlus.routingKey,
-            messageID: "bound.plus:\(orderSn)", headers: [:], body: Array(#"{"orderSn":"\#(orderSn)","userId":\#(member),"integration":20,"growth":30}"#.utf8))
+            messageID: Messaging.boundPlus.messageID(orderSn: orderSn), headers: [:], body: Array(#"{"orderSn":"\#(orderSn)","userId":\#(member),"integration":20,"growth":30}"#.utf8))
         #expect(try await ledger.boundPlus(bound) == .ack)
         try await Task.sleep(nanoseconds: 1_000_000_000)
         #expect(try await SkuState.of(sku) == SkuState(stock: 8, locked: 0, sales: 2))

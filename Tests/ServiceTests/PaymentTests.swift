@@ -1,3 +1,4 @@
+import Alipay
 import AlipaySimulator
 import Contracts
 import Foundation

@@ -15,7 +15,7 @@ struct RetryTests {
     func orderPayBeforeItsOrder() async throws {
         let member = newMember()
         let orderSn = "R" + String(Int64.random(in: 1_000_000_000...9_999_999_999))
-        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)")
+        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay)
         // The order appears a moment later (as when oms's database was restarting).
         try await Task.sleep(for: .milliseconds(800))
         try await Databases.oms.query("""
@@ -30,7 +30,7 @@ struct RetryTests {
     @Test("a message that never succeeds is dead-lettered after the last attempt, with the attempt count and the reason")
     func exhaustedRetries() async throws {
         let orderSn = "NEVER" + String(Int64.random(in: 1_000_000_000...9_999_999_999))
-        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay, id: "order.pay:\(orderSn)")
+        try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay)
         var letters: [[String: String]] = []
         let dead = try await eventually(seconds: 15) {
             letters = try await deadLetters(containing: orderSn, queue: Messaging.orderPay)

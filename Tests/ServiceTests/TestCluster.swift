@@ -19,10 +19,7 @@ import WareService
 
 /// The fixture key pairs (test-only) and what each plays.
 enum TestKeys {
-    static func text(_ name: String) -> String {
-        let url = Bundle.module.url(forResource: "Fixtures/alipay/" + name, withExtension: nil)!
-        return try! String(contentsOf: url, encoding: .utf8)
-    }
+    static func text(_ name: String) -> String { try! fixtureText("alipay/" + name) }
     static let merchantPrivate = text("merchant_private_key.txt")
     static let merchantPublic = text("merchant_public_key.txt")
     static let alipayPrivate = text("alipay_private_key.txt")
@@ -222,29 +219,45 @@ enum Databases {
 }
 
 /// A private queue bound to `order.pay`: counts the messages for one order that reached the broker.
+/// Each call opens its own connection and closes it before returning, whichever way it returns
+/// (`defer` cannot await, and a connection dropped unclosed asserts, crashing the test process):
+/// the tap holds no connection between calls, so a test that fails before `close()` leaks none.
 struct OrderPayTap {
     let queue = "TEST-TAP-\(UUID().uuidString.prefix(8))"
 
     func open() async throws {
         let c = try await AMQPConnection.connect(AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672))
-        try await c.declare(AMQPTopology(
-            exchanges: [.init(name: Messaging.exchange, type: "topic")],
-            queues: [.init(name: queue, bindings: [.init(exchange: Messaging.exchange, routingKey: Messaging.orderPay.routingKey)])]))
+        do {
+            try await c.declare(AMQPTopology(
+                exchanges: [.init(name: Messaging.exchange, type: "topic")],
+                queues: [.init(name: queue, bindings: [.init(exchange: Messaging.exchange, routingKey: Messaging.orderPay.routingKey)])]))
+        } catch {
+            await c.close()
+            throw error
+        }
+        await c.close()
     }
 
     /// Messages for `orderSn` seen so far (drains the tap).
     func drain(orderSn: String) async throws -> [AMQPDelivery] {
         let c = try await AMQPConnection.connect(AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672))
         var found: [AMQPDelivery] = []
-        while let d = try await c.get(queue: queue) {
-            try await c.ack(d.deliveryTag)
-            if (try? d.decode(OrderPaid.self))?.orderSn == orderSn { found.append(d) }
+        do {
+            while let d = try await c.get(queue: queue) {
+                try await c.ack(d.deliveryTag)
+                if (try? d.decode(OrderPaid.self))?.orderSn == orderSn { found.append(d) }
+            }
+        } catch {
+            await c.close()
+            throw error
         }
+        await c.close()
         return found
     }
 
     func close() async {
         guard let c = try? await AMQPConnection.connect(AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672)) else { return }
         try? await c.delete(queue: queue)
+        await c.close()
     }
 }

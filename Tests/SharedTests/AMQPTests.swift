@@ -30,6 +30,38 @@ struct ScratchTopology {
         try? await c.delete(queue: queue)
         try? await c.delete(queue: dlq)
         for retryQueue in Self.retry.retryQueues(for: queue) { try? await c.delete(queue: retryQueue.name) }
+        await c.close()
+    }
+}
+
+/// Runs `body` on a new connection to the test broker and closes it however `body` ends:
+/// `defer` cannot await, and a connection dropped unclosed asserts, which would crash the test
+/// process instead of failing the test.
+@discardableResult
+func withConnection<T>(_ body: (AMQPConnection) async throws -> T) async throws -> T {
+    let connection = try await AMQPConnection.connect(TestServers.amqp)
+    do {
+        let value = try await body(connection)
+        await connection.close()
+        return value
+    } catch {
+        await connection.close()
+        throw error
+    }
+}
+
+/// Runs `body` with a publisher on the test broker and closes it however `body` ends (same
+/// reasons as `withConnection`). Not for a publisher run in a `ServiceGroup`: the group closes it.
+@discardableResult
+func withPublisher<T>(_ topology: AMQPTopology, _ body: (AMQPPublisher) async throws -> T) async throws -> T {
+    let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: topology)
+    do {
+        let value = try await body(publisher)
+        await publisher.close()
+        return value
+    } catch {
+        await publisher.close()
+        throw error
     }
 }
 
@@ -47,89 +79,100 @@ struct AMQPTests {
     func publishConsumeAck() async throws {
         let scratch = ScratchTopology()
         defer { Task { await scratch.cleanUp() } }
-        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
-        var message = scratch.message(#"{"orderSn":"1"}"#, id: "m-1")
-        message.headers = ["x-trace": "abc"]
-        try await publisher.publish(message)
+        try await withPublisher(scratch.topology) { publisher in
+            var message = scratch.message(#"{"orderSn":"1"}"#, id: "m-1")
+            message.headers = ["x-trace": "abc"]
+            try await publisher.publish(message)
 
-        let consumer = try await AMQPConnection.connect(TestServers.amqp)
-        try await consumer.consume(queue: scratch.queue, prefetch: 1)
-        let delivery = try #require(try await receive(consumer))
-        #expect(String(decoding: delivery.body, as: UTF8.self) == #"{"orderSn":"1"}"#)
-        #expect(delivery.messageID == "m-1")
-        #expect(delivery.headers["x-trace"] == "abc")
-        try await consumer.ack(delivery.deliveryTag)
+            try await withConnection { consumer in
+                try await consumer.consume(queue: scratch.queue, prefetch: 1)
+                let delivery = try #require(try await receive(consumer))
+                #expect(String(decoding: delivery.body, as: UTF8.self) == #"{"orderSn":"1"}"#)
+                #expect(delivery.messageID == "m-1")
+                #expect(delivery.headers["x-trace"] == "abc")
+                try await consumer.ack(delivery.deliveryTag)
 
-        let check = try await AMQPConnection.connect(TestServers.amqp)
-        #expect(try await check.messageCount(queue: scratch.queue) == 0)
+                try await withConnection { (check: AMQPConnection) async throws in
+                    #expect(try await check.messageCount(queue: scratch.queue) == 0)
+                }
+            }
+        }
     }
 
     @Test("a rejected message lands in its dead-letter queue")
     func rejectGoesToDLQ() async throws {
         let scratch = ScratchTopology()
         defer { Task { await scratch.cleanUp() } }
-        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
-        try await publisher.publish(scratch.message("poison"))
-        let consumer = try await AMQPConnection.connect(TestServers.amqp)
-        try await consumer.consume(queue: scratch.queue, prefetch: 1)
-        let delivery = try #require(try await receive(consumer))
-        try await consumer.reject(delivery.deliveryTag)
+        try await withPublisher(scratch.topology) { publisher in
+            try await publisher.publish(scratch.message("poison"))
+            try await withConnection { consumer in
+                try await consumer.consume(queue: scratch.queue, prefetch: 1)
+                let delivery = try #require(try await receive(consumer))
+                try await consumer.reject(delivery.deliveryTag)
 
-        let check = try await AMQPConnection.connect(TestServers.amqp)
-        let dead = try #require(try await check.get(queue: scratch.dlq))
-        #expect(String(decoding: dead.body, as: UTF8.self) == "poison")
+                try await withConnection { (check: AMQPConnection) async throws in
+                    let dead = try #require(try await check.get(queue: scratch.dlq))
+                    #expect(String(decoding: dead.body, as: UTF8.self) == "poison")
+                }
+            }
+        }
     }
 
     @Test("an unroutable publish is not confirmed: it throws instead of vanishing")
     func unroutableThrows() async throws {
         let scratch = ScratchTopology()
         defer { Task { await scratch.cleanUp() } }
-        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
-        var message = scratch.message("lost")
-        message.routingKey = "nobody.listens.\(UUID().uuidString)"
-        await #expect(throws: AMQPError.self) { try await publisher.publish(message) }
+        try await withPublisher(scratch.topology) { publisher in
+            var message = scratch.message("lost")
+            message.routingKey = "nobody.listens.\(UUID().uuidString)"
+            await #expect(throws: AMQPError.self) { try await publisher.publish(message) }
+        }
     }
 
     @Test("concurrent publishers share one pipelined connection: 20 callers x 25 messages all confirmed, each consumed once")
     func pipelinedPublishes() async throws {
         let scratch = ScratchTopology()
         defer { Task { await scratch.cleanUp() } }
-        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
-        try await publisher.ping()
-        let unconfirmed = await withTaskGroup(of: Int.self) { group in
-            for caller in 0..<20 {
-                group.addTask {
-                    let batch = (0..<25).map { scratch.message("\(caller)-\($0)", id: "\(caller)-\($0)") }
-                    return await publisher.publish(batch).filter { $0 != nil }.count
+        try await withPublisher(scratch.topology) { publisher in
+            try await publisher.ping()
+            let unconfirmed = await withTaskGroup(of: Int.self) { group in
+                for caller in 0..<20 {
+                    group.addTask {
+                        let batch = (0..<25).map { scratch.message("\(caller)-\($0)", id: "\(caller)-\($0)") }
+                        return await publisher.publish(batch).filter { $0 != nil }.count
+                    }
                 }
+                return await group.reduce(0, +)
             }
-            return await group.reduce(0, +)
+            #expect(unconfirmed == 0)
+            try await withConnection { consumer in
+                try await consumer.consume(queue: scratch.queue, prefetch: 100)
+                var seen: [String: Int] = [:]
+                while seen.count < 500, let delivery = try await receive(consumer, seconds: 2) {
+                    seen[delivery.messageID ?? "?", default: 0] += 1
+                    try await consumer.ack(delivery.deliveryTag)
+                }
+                #expect(seen.count == 500)
+                #expect(seen.values.allSatisfy { $0 == 1 })
+            }
         }
-        #expect(unconfirmed == 0)
-        let consumer = try await AMQPConnection.connect(TestServers.amqp)
-        try await consumer.consume(queue: scratch.queue, prefetch: 100)
-        var seen: [String: Int] = [:]
-        while seen.count < 500, let delivery = try await receive(consumer, seconds: 2) {
-            seen[delivery.messageID ?? "?", default: 0] += 1
-            try await consumer.ack(delivery.deliveryTag)
-        }
-        #expect(seen.count == 500)
-        #expect(seen.values.allSatisfy { $0 == 1 })
     }
 
     @Test("in a batch, only the unroutable message is reported unconfirmed; its neighbours are confirmed")
     func unroutableInABatch() async throws {
         let scratch = ScratchTopology()
         defer { Task { await scratch.cleanUp() } }
-        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
-        var lost = scratch.message("lost", id: "lost")
-        lost.routingKey = "nobody.listens.\(UUID().uuidString)"
-        let errors = await publisher.publish([scratch.message("a", id: "a"), lost, scratch.message("b", id: "b")])
-        #expect(errors.count == 3)
-        #expect(errors[0] == nil && errors[2] == nil)
-        #expect(errors[1]?.kind == .notConfirmed)
-        let check = try await AMQPConnection.connect(TestServers.amqp)
-        #expect(try await check.messageCount(queue: scratch.queue) == 2)
+        try await withPublisher(scratch.topology) { publisher in
+            var lost = scratch.message("lost", id: "lost")
+            lost.routingKey = "nobody.listens.\(UUID().uuidString)"
+            let errors = await publisher.publish([scratch.message("a", id: "a"), lost, scratch.message("b", id: "b")])
+            #expect(errors.count == 3)
+            #expect(errors[0] == nil && errors[2] == nil)
+            #expect(errors[1]?.kind == .notConfirmed)
+            try await withConnection { (check: AMQPConnection) async throws in
+                #expect(try await check.messageCount(queue: scratch.queue) == 2)
+            }
+        }
     }
 
     @Test("with quorum queues (GMALL_AMQP_QUORUM_QUEUES=true) the queues, their retry queues and DLQ are declared as quorum queues and carry messages")
@@ -137,22 +180,26 @@ struct AMQPTests {
         let scratch = ScratchTopology()
         defer { Task { await scratch.cleanUp() } }
         let topology = scratch.topology.quorum()
-        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: topology)
-        try await publisher.publish(scratch.message("q"))
-        let check = try await AMQPConnection.connect(TestServers.amqp)
-        let arrived = try await eventually { try await check.messageCount(queue: scratch.queue) == 1 }
-        #expect(arrived)
-        // Declaring the same name as a classic queue is refused: the type is part of the queue.
-        let classic = try await AMQPConnection.connect(TestServers.amqp)
-        await #expect(throws: AMQPError.self) { try await classic.declare(scratch.topology) }
+        try await withPublisher(topology) { publisher in
+            try await publisher.publish(scratch.message("q"))
+            try await withConnection { (check: AMQPConnection) async throws in
+                let arrived = try await eventually { try await check.messageCount(queue: scratch.queue) == 1 }
+                #expect(arrived)
+                // Declaring the same name as a classic queue is refused: the type is part of the queue.
+                try await withConnection { classic in
+                    await #expect(throws: AMQPError.self) { try await classic.declare(scratch.topology) }
+                }
+            }
+        }
     }
 
     @Test("publishing to an exchange that does not exist throws a broker error")
     func missingExchangeThrows() async throws {
-        let connection = try await AMQPConnection.connect(TestServers.amqp)
-        try await connection.enableConfirms()
-        let message = AMQPMessage(exchange: "NO-SUCH-EXCHANGE-\(UUID().uuidString)", routingKey: "x", body: [1], messageID: "x")
-        await #expect(throws: AMQPError.self) { try await connection.publish(message) }
+        try await withConnection { connection in
+            try await connection.enableConfirms()
+            let message = AMQPMessage(exchange: "NO-SUCH-EXCHANGE-\(UUID().uuidString)", routingKey: "x", body: [1], messageID: "x")
+            await #expect(throws: AMQPError.self) { try await connection.publish(message) }
+        }
     }
 
     @Test("the consumer service acks handled messages, retries a failure after each delay of its policy, then dead-letters it with the reason and the attempt count")
@@ -176,16 +223,17 @@ struct AMQPTests {
             tasks.addTask { try await group.run() }
             try await publisher.publish(scratch.message("good"))
             try await publisher.publish(scratch.message("bad"))
-            let check = try await AMQPConnection.connect(TestServers.amqp)
-            let dead = try await eventually { try await check.messageCount(queue: scratch.dlq) == 1 }
-            #expect(dead)
-            #expect(await seen.count("good") == 1)
-            #expect(await seen.count("bad") == 3, "two retries, then dead-lettered")
-            for attempt in 1...3 { #expect(await seen.count("bad#\(attempt)") == 1) }
-            let letter = try #require(try await check.get(queue: scratch.dlq))
-            #expect(letter.headers["x-death-reason"]?.contains("cannot handle bad") == true)
-            #expect(letter.headers["x-attempt"] == "3")
-            #expect(try await check.messageCount(queue: scratch.queue) == 0)
+            try await withConnection { (check: AMQPConnection) async throws in
+                let dead = try await eventually { try await check.messageCount(queue: scratch.dlq) == 1 }
+                #expect(dead)
+                #expect(await seen.count("good") == 1)
+                #expect(await seen.count("bad") == 3, "two retries, then dead-lettered")
+                for attempt in 1...3 { #expect(await seen.count("bad#\(attempt)") == 1) }
+                let letter = try #require(try await check.get(queue: scratch.dlq))
+                #expect(letter.headers["x-death-reason"]?.contains("cannot handle bad") == true)
+                #expect(letter.headers["x-attempt"] == "3")
+                #expect(try await check.messageCount(queue: scratch.queue) == 0)
+            }
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
@@ -214,8 +262,9 @@ extension AMQPTests {
             let errors = await publisher.publish((0..<16).map { scratch.message("m\($0)") })
             #expect(errors.allSatisfy { $0 == nil })
             #expect(try await eventually { await running.handled.count == 16 })
-            let check = try await AMQPConnection.connect(TestServers.amqp)
-            #expect(try await eventually { try await check.messageCount(queue: scratch.queue) == 0 })
+            try await withConnection { (check: AMQPConnection) async throws in
+                #expect(try await eventually { try await check.messageCount(queue: scratch.queue) == 0 })
+            }
             #expect(await running.peak == 4)
             #expect(Set(await running.handled).count == 16)
             await group.triggerGracefulShutdown()

@@ -7,6 +7,9 @@ struct RedisTests {
     @Test("commands are argument arrays: binary-safe values with spaces and quotes")
     func argumentArrays() async throws {
         let redis = TestServers.redis()
+        // Closed however the test ends (`close()` is synchronous, so `defer` can call it): a pool
+        // dropped with open connections asserts, which would crash the test process.
+        defer { redis.close() }
         let key = "test:{args}:\(UUID().uuidString)"
         try await redis.send(["SET", key, "a b \"c\" 谷粒", "EX", "60"])
         #expect(try await redis.send(["GET", key]).string == "a b \"c\" 谷粒")
@@ -16,6 +19,7 @@ struct RedisTests {
     @Test("EVALSHA after SCRIPT FLUSH still works (loads the script on NOSCRIPT)")
     func evalshaAfterFlush() async throws {
         let redis = TestServers.redis()
+        defer { redis.close() }
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
         let key = "test:{eval}:\(UUID().uuidString)"
         #expect(try await redis.evaluate(script, keys: [key], arguments: ["2"]).int == 2)
@@ -27,6 +31,7 @@ struct RedisTests {
     @Test("a server error reply is a typed error, not a crash")
     func errorReply() async throws {
         let redis = TestServers.redis()
+        defer { redis.close() }
         let key = "test:{err}:\(UUID().uuidString)"
         try await redis.send(["SET", key, "x"])
         do {
@@ -41,6 +46,7 @@ struct RedisTests {
     @Test("the script SHA1 is the one Redis computes")
     func sha1MatchesRedis() async throws {
         let redis = TestServers.redis()
+        defer { redis.close() }
         let script = RedisScript("return 'gmall 秒杀'")
         #expect(try await redis.send(["SCRIPT", "LOAD", script.source]).string == script.sha1)
     }
@@ -48,6 +54,7 @@ struct RedisTests {
     @Test("concurrent callers sharing one pipelined connection each get their own reply, errors included")
     func pipelinedRepliesLineUp() async throws {
         let redis = RedisPool(host: "127.0.0.1", port: TestServers.redisPort, maxConnections: 1)
+        defer { redis.close() }
         let prefix = "test:{pipe}:\(UUID().uuidString)"
         let wrongType = prefix + ":list"
         try await redis.send(["SET", wrongType, "x", "EX", "60"])
@@ -65,6 +72,5 @@ struct RedisTests {
         }
         #expect(outcomes.count == 2_000)
         for (i, outcome) in outcomes { #expect(outcome == (i % 10 == 0 ? "error" : "v\(i)")) }
-        redis.close()
     }
 }

@@ -1,3 +1,4 @@
+import Alipay
 import Foundation
 import ServiceKit
 import Signing

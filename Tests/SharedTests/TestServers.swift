@@ -13,28 +13,33 @@ enum TestServers {
     static let amqp = AMQPEndpoint(port: env.int("GMALL_AMQP_PORT") ?? 55672)
     static let repositoryRoot = ServiceConfig.repositoryRoot
 
-    /// A pool on `database`, created first if it does not exist.
+    /// A pool on `database`, created first if it does not exist. The caller closes the pool.
     static func postgres(database: String = "gmall_test", maxConnections: Int = 4) async throws -> PostgresPool {
         let admin = try await PostgresConnection.connect(url: postgresBase + "/postgres")
-        let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = \(database)").rows.count == 1
-        if !exists {
-            do {
-                try await admin.execute(script: "CREATE DATABASE \"\(database)\"")
-            } catch let error as PostgresError where error.sqlState == "42P04" || error.isUniqueViolation {
-                // created concurrently by another test
+        // Closed on every path (`defer` cannot await): a connection dropped unclosed asserts.
+        do {
+            let exists = try await admin.query("SELECT 1 FROM pg_database WHERE datname = \(database)").rows.count == 1
+            if !exists {
+                do {
+                    try await admin.execute(script: "CREATE DATABASE \"\(database)\"")
+                } catch let error as PostgresError where error.sqlState == "42P04" || error.isUniqueViolation {
+                    // created concurrently by another test
+                }
             }
+        } catch {
+            await admin.close()
+            throw error
         }
+        await admin.close()
         return PostgresPool(url: postgresBase + "/" + database, maxConnections: maxConnections)
     }
 
+    /// A Redis pool; the caller closes it.
     static func redis() -> RedisPool { RedisPool(host: "127.0.0.1", port: redisPort, maxConnections: 4) }
 
     static func servers(_ argument: String) throws { try localServers(argument) }
 
-    static func fixture(_ path: String) throws -> String {
-        let url = Bundle.module.url(forResource: "Fixtures/" + path, withExtension: nil)!
-        return try String(contentsOf: url, encoding: .utf8)
-    }
+    static func fixture(_ path: String) throws -> String { try fixtureText(path) }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -32,3 +32,9 @@ public struct ServersFailure: Error, CustomStringConvertible {
     public let description: String
     init(_ d: String) { description = d }
 }
+
+/// A file under `Tests/Fixtures/` (the Alipay key pairs and signed vectors), kept once for every
+/// test target rather than copied into each bundle.
+public func fixtureText(_ path: String) throws -> String {
+    try String(contentsOfFile: ServiceConfig.repositoryRoot + "/Tests/Fixtures/" + path, encoding: .utf8)
+}

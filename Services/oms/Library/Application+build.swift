@@ -11,14 +11,24 @@ import Signing
 public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.oms", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, topology: .gmall(orderTimeoutSeconds: config.closeAfterSeconds), logger: logger)
-    try await infrastructure.migrate(database: config.database)
     let points = PostgresPool(url: config.pointsPostgresURL, maxConnections: config.shared.postgresPoolSize, logger: logger)
-    try await Migrator(directory: config.shared.migrationsDirectory + "/" + config.pointsDatabase).migrate(points, logger: logger)
+    // Until the application owns the pools and the publisher (it runs and closes them), a throw
+    // closes them here (`defer` cannot await): each asserts in debug builds that it was closed.
+    let buyers: BuyerAuthenticator
+    do {
+        try await infrastructure.migrate(database: config.database)
+        try await Migrator(directory: config.shared.migrationsDirectory + "/" + config.pointsDatabase).migrate(points, logger: logger)
+        buyers = BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey)))
+    } catch {
+        await points.close()
+        await infrastructure.close()
+        throw error
+    }
     let orders = OrderStore(postgres: infrastructure.postgres)
     let publicRouter = Router.shop()
     let internalRouter = Router.shop()
     let routes = OrderRoutes(orders: orders)
-    routes.register(public: publicRouter, buyers: BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey))))
+    routes.register(public: publicRouter, buyers: buyers)
     routes.register(internal: internalRouter, serviceKey: config.shared.serviceKey)
     let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
     let handlers = OrderMessageHandlers(postgres: infrastructure.postgres, relay: relay, logger: logger)

@@ -7,8 +7,8 @@ import Redis
 import ServiceKit
 
 /// oms's `sec.kill` consumer: creates the flash-sale order (status 0, the session price) with its
-/// stock lock carved out of the session's wms reservation, idempotent on orderSn, then counts
-/// the buyer's latch down. The reservation is the last guard: if it is empty (Redis was wrong),
+/// stock lock carved out of the session's wms reservation, idempotent on orderSn, then opens
+/// the buyer's pay-wait latch. The reservation is the last guard: if it is empty (Redis was wrong),
 /// the order is refused and the buyer is told "sold out".
 package struct FlashSaleOrders: Sendable {
     package let postgres: PostgresPool
@@ -52,7 +52,7 @@ package struct FlashSaleOrders: Sendable {
                 // as released, without handing the permit back (there is no unit behind it).
                 logger.warning("seckill.order.refused", metadata: ["order.sn": "\(m.orderSn)", "reason": "reservation empty"])
                 try await enqueueRelease(m, session: session, restock: false, unlockStock: false)
-                try? await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "soldout")
+                try? await PayWaitLatch.open(redis, sku: m.skuId, orderSn: m.orderSn, outcome: .soldOut)
                 return .ack
             case .released:
                 // The order existed and was closed (its lock released, its permit given back by
@@ -68,11 +68,11 @@ package struct FlashSaleOrders: Sendable {
         }
         relay.wake()
         do {
-            try await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "ok")
+            try await PayWaitLatch.open(redis, sku: m.skuId, orderSn: m.orderSn, outcome: .ok)
         } catch {
             // The order exists: never undone for the latch. The pay-wait falls back to
             // "processing"; the buyer's order view (`GET /oms/order/{SN}`) shows the order.
-            logger.warning("seckill.latch.not_counted", metadata: ["order.sn": "\(m.orderSn)", "error": "\(error)"])
+            logger.warning("seckill.latch.not_opened", metadata: ["order.sn": "\(m.orderSn)", "error": "\(error)"])
         }
         return .ack
     }
@@ -103,7 +103,7 @@ package struct FlashSaleOrders: Sendable {
                 VALUES (\(id), \(m.orderSn), \(m.skuId), \("秒杀商品 \(m.skuId)"), \(m.price.amount), \(m.count))
                 """)
             try await Outbox.enqueue(
-                OrderRef(orderSn: m.orderSn), route: Messaging.orderDelay(seconds: closeAfterSeconds), messageID: "order.create:\(m.orderSn)",
+                OrderRef(orderSn: m.orderSn), route: Messaging.orderDelay(seconds: closeAfterSeconds),
                 on: connection)
         }
     }
@@ -122,7 +122,7 @@ package struct FlashSaleOrders: Sendable {
         }
         if exists { return .deadLetter(reason: "order exists but its last handling failed: \(error)") }
         try await enqueueRelease(m, session: session, restock: nil, unlockStock: true)
-        try? await FlashSaleLatch.countDown(redis, sku: m.skuId, orderSn: m.orderSn, result: "failed")
+        try? await PayWaitLatch.open(redis, sku: m.skuId, orderSn: m.orderSn, outcome: .failed)
         return .deadLetter(reason: "order creation failed on every attempt (stock and permit given back): \(error)")
     }
 
@@ -131,11 +131,11 @@ package struct FlashSaleOrders: Sendable {
     private func enqueueRelease(_ m: SeckillWon, session: Int64, restock: Bool?, unlockStock: Bool) async throws {
         try await postgres.withTransaction { connection in
             if unlockStock {
-                try await Outbox.enqueue(OrderRef(orderSn: m.orderSn), route: Messaging.stockUnlock, messageID: "stock.unlock:\(m.orderSn)", on: connection)
+                try await Outbox.enqueue(OrderRef(orderSn: m.orderSn), route: Messaging.stockUnlock, on: connection)
             }
             try await Outbox.enqueue(
                 SeckillRelease(orderSn: m.orderSn, skuId: m.skuId, userId: m.userId, count: m.count, sessionId: session, restock: restock),
-                route: Messaging.secRelease, messageID: "sec.release:\(m.orderSn)", on: connection)
+                route: Messaging.secRelease, on: connection)
         }
         relay.wake()
     }

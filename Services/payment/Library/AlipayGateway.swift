@@ -1,3 +1,4 @@
+import Alipay
 import AsyncHTTPClient
 import Contracts
 import Foundation
@@ -38,7 +39,7 @@ package struct AlipayGateway: Sendable {
             ("time_expire", AlipayTime.format(payment.createTime.addingTimeInterval(TimeInterval(timeoutMinutes * 60)))),
             ("passback_params", FormBody.encode("paymentId=\(payment.id)")),
         ]
-        params["biz_content"] = jsonObjectText(biz)
+        params["biz_content"] = AlipayJSONText.object(biz)
         return try merchantKey.signAlipayRequest(params)
     }
 
@@ -56,7 +57,7 @@ package struct AlipayGateway: Sendable {
     /// Asks Alipay about a trade; the response's signature is checked over its raw JSON text.
     package func queryTrade(outTradeNo: String, now: Date = Date()) async throws -> TradeQueryResult {
         var params = commonParameters(method: "alipay.trade.query", now: now)
-        params["biz_content"] = jsonObjectText([("out_trade_no", outTradeNo)])
+        params["biz_content"] = AlipayJSONText.object([("out_trade_no", outTradeNo)])
         let signed = try merchantKey.signAlipayRequest(params)
         var request = HTTPClientRequest(url: serverGatewayURL)
         request.method = .POST

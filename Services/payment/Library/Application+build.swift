@@ -11,20 +11,28 @@ import Signing
 public func buildApplication(_ config: PaymentServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.payment", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
-    try await infrastructure.migrate(database: config.database)
+    // Not yet owned by the application (which runs and closes them): a failed migration closes
+    // the pools and the publisher here (`defer` cannot await); each asserts in debug builds that it was closed.
+    do {
+        try await infrastructure.migrate(database: config.database)
+    } catch {
+        await infrastructure.close()
+        throw error
+    }
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let gateway = AlipayGateway(
         appID: config.appID, gatewayURL: config.gatewayURL, serverGatewayURL: config.serverGatewayURL, notifyURL: config.notifyURL, returnURL: config.returnURL,
         merchantKey: try RSAPrivateKey(text: config.merchantPrivateKey),
         alipayPublicKey: try RSAPublicKey(text: config.alipayPublicKey), http: http)
-    let ledger = PaymentLedger(postgres: infrastructure.postgres, appID: config.appID, sellerID: config.sellerID)
+    let store = PostgresPaymentStore(postgres: infrastructure.postgres)
+    let rules = SettlementRules(appID: config.appID, sellerID: config.sellerID)
     let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
     let routes = PaymentRoutes(
-        ledger: ledger, gateway: gateway, orders: OrderClient(baseURL: config.omsURL, http: http, credential: ServiceCredential(caller: "payment", callee: "oms", key: config.shared.serviceKey)),
+        store: store, rules: rules, gateway: gateway, orders: OrderClient(baseURL: config.omsURL, http: http, credential: ServiceCredential(caller: "payment", callee: "oms", key: config.shared.serviceKey)),
         verifier: AlipayNotificationVerifier(alipayPublicKey: gateway.alipayPublicKey),
         pages: try PaymentPages(), relay: relay, timeoutMinutes: config.timeoutMinutes)
     let query = ActiveQueryJob(
-        ledger: ledger, gateway: gateway, interval: config.queryInterval, minAge: config.queryMinAge, relay: relay, logger: logger)
+        store: store, rules: rules, gateway: gateway, interval: config.queryInterval, minAge: config.queryMinAge, relay: relay, logger: logger)
     let publicRouter = Router.shop()
     routes.register(public: publicRouter, buyers: BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey))))
     // Internal: health details and metrics only (payment consumes no queue, so it has no DLQ admin).

@@ -1,3 +1,4 @@
+import Alipay
 import Contracts
 import Foundation
 import Mustache

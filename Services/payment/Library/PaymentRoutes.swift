@@ -1,3 +1,4 @@
+import Alipay
 import Contracts
 import Foundation
 import Hummingbird
@@ -7,7 +8,8 @@ import Signing
 
 /// Flow 1's HTTP side: the channel page, the Alipay form, the notify and the return.
 struct PaymentRoutes: Sendable {
-    let ledger: PaymentLedger
+    let store: any PaymentStore
+    let rules: SettlementRules
     let gateway: AlipayGateway
     let orders: OrderClient
     let verifier: AlipayNotificationVerifier
@@ -63,7 +65,7 @@ struct PaymentRoutes: Sendable {
         guard order.status == .unpaid else {
             return message("订单无法支付", "order \(orderSn) is not awaiting payment (status \(order.status.rawValue))", status: .conflict)
         }
-        let payment = try await ledger.record(order: order, subject: "谷粒商城 订单 \(order.orderSn)")
+        let payment = try await store.record(order: order, subject: "谷粒商城 订单 \(order.orderSn)")
         guard payment.status == .unpaid else {
             return message("订单已支付", "order \(orderSn) is already paid", status: .conflict)
         }
@@ -88,7 +90,7 @@ struct PaymentRoutes: Sendable {
         do {
             let pairs = try verifier.verify(formBody: body.readableBytesView)
             let evidence = try verifier.evidence(from: pairs)
-            let result = try await ledger.settle(evidence, logger: context.logger)
+            let result = try await store.settle(evidence, rules: rules, logger: context.logger)
             if result == .paid { relay.wake() }
             context.logger.info("payment.notify.handled", metadata: [
                 "payment.out_trade_no": "\(evidence.outTradeNo)", "alipay.trade_status": "\(evidence.tradeStatus)", "payment.result": "\(result)",
@@ -111,7 +113,7 @@ struct PaymentRoutes: Sendable {
             return message("验签失败", "the return could not be verified", status: .badRequest)
         }
         let p = Dictionary(pairs, uniquingKeysWith: { a, _ in a })
-        guard let outTradeNo = p["out_trade_no"], let payment = try await ledger.find(outTradeNo: outTradeNo) else {
+        guard let outTradeNo = p["out_trade_no"], let payment = try await store.find(outTradeNo: outTradeNo) else {
             return message("订单不存在", "unknown out_trade_no", status: .notFound)
         }
         guard payment.status == .paid else {
@@ -121,9 +123,4 @@ struct PaymentRoutes: Sendable {
             "orderSn": payment.outTradeNo, "payAmount": payment.totalAmount.yuan, "tradeNo": payment.tradeNo ?? "",
         ]))
     }
-}
-
-/// An HTML page that answers a refused page request.
-struct PageRefusal: Error {
-    let page: Response
 }

@@ -7,52 +7,6 @@ import Postgres
 import Redis
 import ServiceKit
 
-/// The take script's answer (its first element).
-enum TakeCode {
-    static let won: Int64 = 1
-    static let soldOut: Int64 = 0
-    static let overLimit: Int64 = -1
-    static let notStarted: Int64 = -2
-    static let ended: Int64 = -3
-    static let notLoaded: Int64 = -4
-    static let rateLimited: Int64 = -5
-}
-
-/// What a buyer's attempt came to; each a distinct `ResponseVo` code.
-package enum AttemptResult: Sendable, Equatable {
-    case won(orderSn: String)
-    case soldOut, alreadyBought, notStarted, ended, noSession
-    case rateLimited(retryAfterMilliseconds: Int)
-    case retry
-
-    /// `ResponseVo.code`.
-    package var code: Int {
-        switch self {
-        case .won: 0
-        case .soldOut: 1001
-        case .alreadyBought: 1002
-        case .notStarted: 1003
-        case .ended: 1004
-        case .noSession: 1005
-        case .retry: 1006
-        case .rateLimited: 429
-        }
-    }
-
-    package var message: String {
-        switch self {
-        case .won: "success"
-        case .soldOut: "sold out"
-        case .alreadyBought: "already bought"
-        case .notStarted: "not started"
-        case .ended: "ended"
-        case .noSession: "no flash sale for this sku"
-        case .retry: "busy, please retry"
-        case .rateLimited: "too many requests"
-        }
-    }
-}
-
 /// The hot path of a flash sale: one Lua script decides, the win is recorded (batched with the
 /// other winners of the moment), `sec.kill` is published with confirms, or everything is given back.
 package struct FlashSale: Sendable {
@@ -72,23 +26,17 @@ package struct FlashSale: Sendable {
         guard let session = calendar.session(for: sku, at: Date()) else { return .noSession }
         // No instance id held (its lease was lost): no number can be unique, so no win now.
         guard let orderSn = numbers.next() else { return .retry }
-        var (code, value, price) = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn)
-        if code == TakeCode.notLoaded {
+        var taken = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn)
+        if taken.code == .notLoaded {
             // Redis lost the session (or it was never loaded): load it from PostgreSQL once.
             try await store.ensureReady(session)
-            (code, value, price) = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn)
+            taken = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn)
         }
-        switch code {
-        case TakeCode.won: break
-        case TakeCode.soldOut: return .soldOut
-        case TakeCode.overLimit: return .alreadyBought
-        case TakeCode.notStarted: return .notStarted
-        case TakeCode.ended: return .ended
-        case TakeCode.rateLimited: return .rateLimited(retryAfterMilliseconds: Int(value))
-        default: return .noSession
-        }
-        let sessionID = value
+        if let answer = taken.answer { return answer }
+        guard taken.code == .won else { return .noSession }  // still not loaded after loading it
+        let sessionID = taken.value
         // The price comes with the permit (preloaded with the session); PostgreSQL only if it did not.
+        var price = taken.price
         if price == nil { price = try await store.find(id: sessionID)?.price }
         guard let price else {
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
@@ -96,17 +44,12 @@ package struct FlashSale: Sendable {
         }
         do {
             try await ledger.record(Win(orderSn: orderSn, sessionID: sessionID, sku: sku, buyer: buyer, count: count))
-        } catch WinRefusal.overBuyerLimit {
-            // Redis forgot this buyer's earlier win (a lost second); PostgreSQL remembers it.
-            logger.warning("seckill.win.over_limit", metadata: ["order.sn": "\(orderSn)", "seckill.buyer": "\(buyer)"])
+        } catch let refusal as WinRefusal {
+            logger.warning("seckill.win.refused", metadata: [
+                "order.sn": "\(orderSn)", "seckill.buyer": "\(buyer)", "seckill.session": "\(sessionID)", "seckill.refusal": "\(refusal)",
+            ])
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
-            return .alreadyBought
-        } catch WinRefusal.soldOut {
-            // Redis forgot wins and offered a permit the session no longer has: PostgreSQL counts
-            // every win, so the buyer hears "sold out" now, never "success" and then nothing.
-            logger.warning("seckill.win.over_stock", metadata: ["order.sn": "\(orderSn)", "seckill.session": "\(sessionID)"])
-            try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
-            return .soldOut
+            return AttemptResult(refusal: refusal)
         } catch {
             logger.error("seckill.win.not_recorded", metadata: ["order.sn": "\(orderSn)", "error": "\(error)"])
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
@@ -114,7 +57,7 @@ package struct FlashSale: Sendable {
         }
         do {
             let won = SeckillWon(orderSn: orderSn, skuId: sku, userId: buyer, count: count, price: price, sessionId: sessionID)
-            try await publisher.publish(try .json(won, route: Messaging.secKill, messageID: "sec.kill:\(orderSn)"))
+            try await publisher.publish(try .json(won, route: Messaging.secKill))
         } catch {
             logger.error("seckill.publish.failed", metadata: ["order.sn": "\(orderSn)", "error": "\(error)"])
             try await postgres.query("UPDATE sms_seckill_win SET released = true WHERE order_sn = \(orderSn)")
@@ -124,7 +67,7 @@ package struct FlashSale: Sendable {
         return .won(orderSn: orderSn)
     }
 
-    private func take(sku: Int64, session: Int64, buyer: Int64, count: Int, orderSn: String) async throws -> (Int64, Int64, Money?) {
+    private func take(sku: Int64, session: Int64, buyer: Int64, count: Int, orderSn: String) async throws -> TakeReply {
         let reply = try await redis.evaluate(
             FlashSaleScripts.take,
             keys: [
@@ -136,8 +79,7 @@ package struct FlashSale: Sendable {
                 String(buyer), String(count), String(Int64(Date().timeIntervalSince1970 * 1000)), String(config.latchTTLMilliseconds),
                 String(config.bucketCapacity), String(config.bucketRate), orderSn,
             ])
-        guard let parts = reply.array, parts.count >= 2, let code = parts[0].int else { throw RedisError(kind: .server, message: "unexpected reply \(reply)") }
-        return (code, parts[1].int ?? 0, parts.count > 2 ? parts[2].string.flatMap(Money.init) : nil)
+        return try TakeReply(reply)
     }
 
     /// The second script: permit and place back, once per order.
@@ -178,7 +120,7 @@ package struct FlashSale: Sendable {
     /// What the pay-wait page should do for `orderSn`.
     package enum PayWait: Sendable, Equatable { case ready, soldOut, processing, notFound }
 
-    /// Waits (without blocking a thread) on the order's latch up to the configured bound.
+    /// Polls the order's latch (without blocking a thread) up to the configured bound.
     package func waitForOrder(orderSn: String, buyer: Int64) async throws -> PayWait {
         guard let win = try await postgres.query("SELECT sku_id, user_id FROM sms_seckill_win WHERE order_sn = \(orderSn)").first,
               try win.decode("user_id", as: Int64.self) == buyer
@@ -187,11 +129,13 @@ package struct FlashSale: Sendable {
         let deadline = ContinuousClock.now + config.payWait
         var pause = Duration.milliseconds(10)
         while true {
-            switch try await redis.send(["GET", key]).string {
-            case "ok": return .ready
-            case "soldout", "failed": return .soldOut
-            case nil: return .processing  // latch expired (or lost with Redis): the buyer's order view (`/oms/order/{SN}`) tells
-            default: break
+            let held = try await redis.send(["GET", key]).string
+            // A missing latch expired (or was lost with Redis): the buyer's order view (`/oms/order/{SN}`) tells.
+            guard let held else { return .processing }
+            switch FlashSaleLatch.Outcome(rawValue: held) {
+            case .ok: return .ready
+            case .soldOut, .failed: return .soldOut
+            case nil: break  // still "1": the order is being made
             }
             if ContinuousClock.now + pause > deadline { return .processing }
             try await Task.sleep(for: pause)

@@ -3,46 +3,6 @@ import Postgres
 import ServiceLifecycle
 import Synchronization
 
-/// A permit taken in Redis, as written to `sms_seckill_win`.
-package struct Win: Sendable {
-    package let orderSn: String
-    package let sessionID: Int64
-    package let sku: Int64
-    package let buyer: Int64
-    package let count: Int
-
-    package init(orderSn: String, sessionID: Int64, sku: Int64, buyer: Int64, count: Int) {
-        self.orderSn = orderSn
-        self.sessionID = sessionID
-        self.sku = sku
-        self.buyer = buyer
-        self.count = count
-    }
-}
-
-/// Why PostgreSQL did not take one win (the other wins of its batch are written regardless).
-package enum WinRefusal: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Another win already has this order number (two instances with one instance id).
-    case duplicateOrderNumber
-    /// The buyer's wins not released would pass the session's limit (Redis forgot a win).
-    case overBuyerLimit
-    /// The session's wins not released would pass its stock (Redis forgot wins).
-    case soldOut
-
-    package var description: String {
-        switch self {
-        case .duplicateOrderNumber: "duplicateOrderNumber"
-        case .overBuyerLimit: "overBuyerLimit"
-        case .soldOut: "soldOut"
-        }
-    }
-}
-
-/// The ledger was shut down before the win could be written.
-struct WinLedgerClosed: Error, CustomStringConvertible {
-    var description: String { "the win ledger is shut down" }
-}
-
 /// Writes wins durably to `sms_seckill_win`, many per statement: the wins that arrive while one
 /// write is in flight go out together in the next (one multi-row `INSERT`, one commit), so a crowd
 /// of winners costs PostgreSQL a commit per batch instead of one per buyer. `record` returns only

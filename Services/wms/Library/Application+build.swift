@@ -9,7 +9,14 @@ import ServiceKit
 public func buildApplication(_ config: WareServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.wms", level: config.shared.logLevel)
     let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
-    try await infrastructure.migrate(database: config.database)
+    // Not yet owned by the application (which runs and closes them): a failed migration closes
+    // the pools and the publisher here (`defer` cannot await); each asserts in debug builds that it was closed.
+    do {
+        try await infrastructure.migrate(database: config.database)
+    } catch {
+        await infrastructure.close()
+        throw error
+    }
     let warehouse = Warehouse(postgres: infrastructure.postgres, logger: logger)
     let publicRouter = Router.shop()
     let internalRouter = Router.shop()

@@ -5,26 +5,6 @@ import Logging
 import Postgres
 import ServiceKit
 
-/// Why stock could not be locked.
-package struct StockShortage: Error, CustomStringConvertible, Sendable {
-    package let skuId: Int64
-    package var description: String { "not enough stock for sku \(skuId)" }
-}
-
-/// A reservation still has wins without their lock: it cannot be released yet.
-package struct ReservationUnsettled: Error, CustomStringConvertible, Sendable {
-    package let key: String
-    package let wins: Int
-    package let locks: Int
-    package var description: String { "reservation \(key): \(wins - locks) of \(wins) wins have no order yet" }
-}
-
-/// The order's lock was released (the order closed): it is never locked again.
-package struct LockReleased: Error, CustomStringConvertible, Sendable {
-    package let orderSn: String
-    package var description: String { "the stock lock of order \(orderSn) was released" }
-}
-
 /// Stock, locks and reservations in `guli_wms`. Every change is one transaction; the lock
 /// record per order makes each message's effect happen once.
 package struct Warehouse: Sendable {
@@ -202,9 +182,4 @@ package struct Warehouse: Sendable {
                 remaining: try $0.decode("remaining"), released: try $0.decode("released"))
         }
     }
-}
-
-/// `wms_stock_lock.status`.
-package enum StockLockStatus: Int, Sendable {
-    case locked = 0, used = 1, released = 2
 }

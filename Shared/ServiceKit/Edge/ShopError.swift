@@ -61,8 +61,6 @@ extension ShopError {
             self = ShopError(status: other.status, message: Self.phrase(other.status))
         case is DecodingError:
             self = .badRequest("the body is not the expected JSON")
-        case is FormBodyError:
-            self = .badRequest("the form is not valid application/x-www-form-urlencoded UTF-8")
         case let pg as PostgresError:
             switch pg.kind {
             case .connection, .poolClosed: self = .unavailable()
@@ -104,17 +102,4 @@ extension ShopError {
         default: status.reasonPhrase.lowercased()
         }
     }
-}
-
-/// Another service answered with an error or could not be reached (a typed client's failure).
-public struct UpstreamError: Error, CustomStringConvertible, Sendable {
-    public let service: String
-    public let status: Int?
-    public let message: String
-    public init(service: String, status: Int?, message: String) {
-        self.service = service
-        self.status = status
-        self.message = message
-    }
-    public var description: String { "\(service) answered \(status.map(String.init) ?? "nothing"): \(message)" }
 }

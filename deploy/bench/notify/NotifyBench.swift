@@ -1,4 +1,5 @@
 import AMQP
+import Alipay
 import AlipaySimulator
 import AsyncHTTPClient
 import Contracts
@@ -48,10 +49,15 @@ struct NotifyBench {
         // 2. a tap on order.pay
         let tapName = "BENCH-TAP-\(prefix)"
         let tap = try await AMQPConnection.connect(amqp)
-        try await tap.declare(AMQPTopology(
-            exchanges: [.init(name: Messaging.exchange, type: "topic")],
-            queues: [.init(name: tapName, bindings: [.init(exchange: Messaging.exchange, routingKey: Messaging.orderPay.routingKey)])]))
-        try await tap.consume(queue: tapName, prefetch: 500)
+        do {
+            try await tap.declare(AMQPTopology(
+                exchanges: [.init(name: Messaging.exchange, type: "topic")],
+                queues: [.init(name: tapName, bindings: [.init(exchange: Messaging.exchange, routingKey: Messaging.orderPay.routingKey)])]))
+            try await tap.consume(queue: tapName, prefetch: 500)
+        } catch {
+            await tap.close()
+            throw error
+        }
         let clock = ContinuousClock()
         let started = Box<[String: ContinuousClock.Instant]>([:])
         let arrived = Box<[String: ContinuousClock.Instant]>([:])
@@ -99,6 +105,8 @@ struct NotifyBench {
         tapTask.cancel()
         _ = try? await tapTask.value
         try? await tap.delete(queue: tapName)
+        // Closed once the tap task is done with it: a connection dropped unclosed asserts in debug builds.
+        await tap.close()
         try await http.shutdown()
 
         let endToEnd = orderSns.compactMap { sn in arrived.value[sn].flatMap { a in started.value[sn].map { a - $0 } } }.sorted()
@@ -113,6 +121,9 @@ struct NotifyBench {
         let paid = try await payment.query("SELECT count(*) AS n FROM payment_info WHERE out_trade_no LIKE \(prefix + "%") AND payment_status = 1").rows[0].decode("n", as: Int.self)
         let outbox = try await payment.query("SELECT count(*) AS n FROM outbox WHERE message_id LIKE \("order.pay:" + prefix + "%")").rows[0].decode("n", as: Int.self)
         print("CHECK paid=\(paid) outbox=\(outbox) (both must equal \(n))")
+        // Closed before the check's `exit`: a pool dropped with open connections asserts in debug builds.
+        await oms.close()
+        await payment.close()
         guard paid == n, outbox == n, endToEnd.count == n, failures == 0 else { exit(1) }
     }
 }

@@ -1,3 +1,4 @@
+import Alipay
 import AsyncHTTPClient
 import Foundation
 import Hummingbird

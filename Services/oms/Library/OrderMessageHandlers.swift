@@ -1,0 +1,97 @@
+import AMQP
+import Contracts
+import Foundation
+import Logging
+import Postgres
+import ServiceKit
+
+/// oms's consumers: `order.pay` (0 → 1, then stock.minus and bound.plus), `order.close`
+/// (0 → 4, then stock.unlock and, for a flash-sale order, sec.release). Each effect and the
+/// messages it announces commit together; a redelivery finds the status moved on and does nothing.
+package struct OrderMessageHandlers: Sendable {
+    package let postgres: PostgresPool
+    package let relay: OutboxRelay
+    package let logger: Logger
+
+    package init(postgres: PostgresPool, relay: OutboxRelay, logger: Logger) {
+        self.postgres = postgres
+        self.relay = relay
+        self.logger = logger
+    }
+
+    /// `order.pay`.
+    package func orderPaid(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
+        guard let message = try? delivery.decode(OrderPaid.self), !message.orderSn.isEmpty else {
+            return .deadLetter(reason: "malformed order.pay payload")
+        }
+        let move = OrderLifecycle.move(.paid)
+        let outcome: AMQPOutcome = try await postgres.withTransaction { connection in
+            let moved = try await connection.query("""
+                UPDATE oms_order SET status = \(move.to.rawValue), payment_time = now(), modify_time = now()
+                WHERE order_sn = \(message.orderSn) AND status = \(move.from.rawValue)
+                RETURNING member_id, integration, growth
+                """).rows
+            if let row = moved.first {
+                try await Outbox.enqueue(
+                    StockMinus(orderSn: message.orderSn), route: Messaging.stockMinus, on: connection)
+                try await Outbox.enqueue(
+                    BoundPlus(orderSn: message.orderSn, userId: try row.decode("member_id"), integration: try row.decode("integration"), growth: try row.decode("growth")),
+                    route: Messaging.boundPlus, on: connection)
+                return .ack
+            }
+            let current = try await connection.query("SELECT status FROM oms_order WHERE order_sn = \(message.orderSn)").first
+            let status = try current.map { row in
+                guard let status = OrderStatus(rawValue: try row.decode("status", as: Int.self)) else { throw PostgresError.decoding("unknown order status") }
+                return status
+            }
+            switch OrderLifecycle.missed(.paid, status: status) {
+            case .notYetThere:
+                return .retry(reason: "order \(message.orderSn) does not exist")
+            case .paidAfterClose:
+                try await connection.query("""
+                    INSERT INTO oms_refund_due (order_sn, reason) VALUES (\(message.orderSn), 'paid after the order was closed')
+                    ON CONFLICT (order_sn) DO NOTHING
+                    """)
+                logger.error("order.pay.closed_order", metadata: ["order.sn": "\(message.orderSn)"])
+            case .nothing:
+                break
+            }
+            return .ack
+        }
+        relay.wake()
+        return outcome
+    }
+
+    /// `order.close`: the payment timeout elapsed.
+    package func orderClose(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
+        guard let message = try? delivery.decode(OrderRef.self), !message.orderSn.isEmpty else {
+            return .deadLetter(reason: "malformed order.close payload")
+        }
+        let move = OrderLifecycle.move(.paymentTimedOut)
+        try await postgres.withTransaction { connection in
+            guard let row = try await connection.query("""
+                UPDATE oms_order SET status = \(move.to.rawValue), close_time = now(), modify_time = now()
+                WHERE order_sn = \(message.orderSn) AND status = \(move.from.rawValue)
+                RETURNING member_id, source_type, session_id
+                """).first
+            else { return }  // OrderLifecycle.missed(.paymentTimedOut, …) is always .nothing
+            try await Outbox.enqueue(
+                OrderRef(orderSn: message.orderSn), route: Messaging.stockUnlock, on: connection)
+            if try row.decode("source_type", as: Int.self) == OrderSource.flashSale.rawValue {
+                if let item = try await connection.query("SELECT sku_id, sku_quantity FROM oms_order_item WHERE order_sn = \(message.orderSn) LIMIT 1").first {
+                    try await Outbox.enqueue(
+                        SeckillRelease(
+                            orderSn: message.orderSn, skuId: try item.decode("sku_id"), userId: try row.decode("member_id"),
+                            count: try item.decode("sku_quantity"), sessionId: try row.decodeIfPresent("session_id")),
+                        route: Messaging.secRelease, on: connection)
+                } else {
+                    // A flash-sale order always has its line; without one there is no permit to name.
+                    logger.error("order.close.no_items", metadata: ["order.sn": "\(message.orderSn)"])
+                }
+            }
+            logger.info("order.closed", metadata: ["order.sn": "\(message.orderSn)"])
+        }
+        relay.wake()
+        return .ack
+    }
+}

@@ -1,0 +1,33 @@
+import AMQP
+import Contracts
+import Foundation
+import Logging
+import Postgres
+import ServiceKit
+
+/// The points ledger (`guli_ums`): credits a member once per order.
+package struct PointsLedger: Sendable {
+    package let postgres: PostgresPool
+    package init(postgres: PostgresPool) { self.postgres = postgres }
+
+    /// `bound.plus`.
+    package func boundPlus(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
+        guard let m = try? delivery.decode(BoundPlus.self), !m.orderSn.isEmpty, m.userId > 0, m.integration >= 0, m.growth >= 0 else {
+            return .deadLetter(reason: "malformed bound.plus payload")
+        }
+        try await postgres.withTransaction { connection in
+            let inserted = try await connection.query("""
+                INSERT INTO ums_points_history (order_sn, member_id, integration, growth)
+                VALUES (\(m.orderSn), \(m.userId), \(m.integration), \(m.growth))
+                ON CONFLICT (order_sn) DO NOTHING
+                """).affectedRows
+            guard inserted == 1 else { return }
+            try await connection.query("""
+                INSERT INTO ums_member (id, integration, growth) VALUES (\(m.userId), \(m.integration), \(m.growth))
+                ON CONFLICT (id) DO UPDATE SET integration = ums_member.integration + EXCLUDED.integration,
+                                               growth = ums_member.growth + EXCLUDED.growth
+                """)
+        }
+        return .ack
+    }
+}

@@ -1,0 +1,49 @@
+/// What a buyer's attempt came to; each a distinct `ResponseVo` code.
+package enum AttemptResult: Sendable, Equatable {
+    case won(orderSn: String)
+    case soldOut, alreadyBought, notStarted, ended, noSession
+    case rateLimited(retryAfterMilliseconds: Int)
+    case retry
+
+    /// `ResponseVo.code`.
+    package var code: Int {
+        switch self {
+        case .won: 0
+        case .soldOut: 1001
+        case .alreadyBought: 1002
+        case .notStarted: 1003
+        case .ended: 1004
+        case .noSession: 1005
+        case .retry: 1006
+        case .rateLimited: 429
+        }
+    }
+
+    package var message: String {
+        switch self {
+        case .won: "success"
+        case .soldOut: "sold out"
+        case .alreadyBought: "already bought"
+        case .notStarted: "not started"
+        case .ended: "ended"
+        case .noSession: "no flash sale for this sku"
+        case .retry: "busy, please retry"
+        case .rateLimited: "too many requests"
+        }
+    }
+}
+
+extension AttemptResult {
+    /// What the buyer hears when PostgreSQL refused the win Redis granted (the permit goes back).
+    init(refusal: WinRefusal) {
+        switch refusal {
+        // Redis forgot this buyer's earlier win (a lost second); PostgreSQL remembers it.
+        case .overBuyerLimit: self = .alreadyBought
+        // Redis forgot wins and offered a permit the session no longer has: PostgreSQL counts
+        // every win, so the buyer hears "sold out" now, never "success" and then nothing.
+        case .soldOut: self = .soldOut
+        // Two instances with one instance id: nothing the buyer did; trying again draws a new number.
+        case .duplicateOrderNumber: self = .retry
+        }
+    }
+}

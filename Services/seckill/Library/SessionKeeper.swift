@@ -1,0 +1,69 @@
+import Contracts
+import Foundation
+import Logging
+import Postgres
+import Redis
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// Keeps Redis and wms in step with the sessions: reloads a session Redis lost (never from the
+/// original stock: from the wins), finishes an interrupted reservation, and releases ended
+/// sessions' unsold stock. A `Service`; safe with several instances (every step is idempotent).
+package final class SessionKeeper: Service, Sendable {
+    let store: SessionStore
+    let calendar: SessionCalendar
+    let interval: Duration
+    let reconcileInterval: Duration
+    let logger: Logger
+    /// Redis's run id at the last reconcile, and when that was: a new run id (Redis restarted,
+    /// perhaps without its last second) reconciles at once.
+    private let lastReconcile = Mutex<(runID: String?, at: ContinuousClock.Instant)?>(nil)
+
+    package init(store: SessionStore, calendar: SessionCalendar, interval: Duration, reconcileInterval: Duration, logger: Logger) {
+        self.store = store
+        self.calendar = calendar
+        self.interval = interval
+        self.reconcileInterval = reconcileInterval
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do { try await tick() } catch { logger.warning("seckill.keeper.failed", metadata: ["error": "\(error)"]) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+        }
+    }
+
+    package func tick() async throws {
+        let now = Date()
+        let sessions = try await store.active()
+        calendar.replace(with: sessions)
+        let reconcile = try await reconcileDue()
+        for session in sessions {
+            // Each session on its own: one that cannot be reserved or released (wms refused it)
+            // must not stop the others from being loaded, reconciled and released.
+            do {
+                if session.endTime <= now.addingTimeInterval(-2) {
+                    try await store.release(session)
+                } else {
+                    try await store.ensureReady(session)
+                    if reconcile && session.startTime <= now { try await store.reconcile(session) }
+                }
+            } catch {
+                logger.warning("seckill.keeper.session_failed", metadata: ["seckill.session": "\(session.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func reconcileDue() async throws -> Bool {
+        let info = try await store.redis.send(["INFO", "server"]).string ?? ""
+        let runID = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("run_id:") }.map { String($0.dropFirst(7)) }
+        let now = ContinuousClock.now
+        return lastReconcile.withLock { last in
+            let due = last == nil || last?.runID != runID || now - last!.at >= reconcileInterval
+            if due { last = (runID, now) }
+            return due
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import AMQP
+import Contracts
+import Foundation
+import Logging
+import Postgres
+import ServiceLifecycle
+
+/// Publishes unsent outbox rows in id order, with publisher confirms, and marks them sent.
+/// A failed message is tried again next round, after later ones may have gone out.
+/// Several instances share the table safely (`FOR UPDATE SKIP LOCKED`). A `Service`.
+///
+/// Wakes every `interval` (default 200 ms) or at once after `wake()`.
+package final class OutboxRelay: Service, Sendable {
+    private let postgres: PostgresPool
+    private let publisher: AMQPPublisher
+    private let interval: Duration
+    private let logger: Logger
+    private let signal: AsyncStream<Void>
+    private let trigger: AsyncStream<Void>.Continuation
+
+    package init(postgres: PostgresPool, publisher: AMQPPublisher, interval: Duration = .milliseconds(200), logger: Logger) {
+        self.postgres = postgres
+        self.publisher = publisher
+        self.interval = interval
+        self.logger = logger
+        (signal, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks the relay to look at the outbox now (after a commit that enqueued something).
+    package func wake() { trigger.yield() }
+
+    package func run() async throws {
+        let ticker = Task { [trigger, interval] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                trigger.yield()
+            }
+        }
+        defer { ticker.cancel() }
+        for await _ in signal.cancelOnGracefulShutdown() {
+            do {
+                while try await relayBatch() > 0 {}
+            } catch {
+                logger.warning("outbox.relay.failed", metadata: ["error": "\(error)"])
+            }
+        }
+        trigger.finish()
+    }
+
+    /// Publishes up to 100 rows; returns how many were sent.
+    @discardableResult
+    package func relayBatch() async throws -> Int {
+        try await postgres.withTransaction { connection in
+            let rows = try await connection.query("""
+                SELECT id, message_id, routing_key, payload, expiration FROM outbox
+                WHERE sent_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
+                """).rows
+            // `expiration` is only set on rows an older version wrote (per-message TTL close
+            // timers, replaced by one delay queue per timeout); they still go out as written.
+            let messages = try rows.map { row in
+                AMQPMessage(
+                    exchange: Messaging.exchange, routingKey: try row.decode("routing_key"),
+                    body: Array(try row.decode("payload", as: String.self).utf8), messageID: try row.decode("message_id"),
+                    expiration: try row.decodeIfPresent("expiration"))
+            }
+            // One pipelined batch, confirms awaited together; what was not confirmed stays unsent
+            // for the next round (consumers are idempotent on the message id).
+            var sent: [Int64] = []
+            let errors = await publisher.publish(messages)
+            for (row, (message, error)) in zip(rows, zip(messages, errors)) {
+                if let error {
+                    logger.warning("outbox.publish.failed", metadata: ["amqp.message_id": "\(message.messageID)", "error": "\(error)"])
+                    continue
+                }
+                sent.append(try row.decode("id"))
+            }
+            if !sent.isEmpty {
+                try await connection.query("UPDATE outbox SET sent_at = now() WHERE id = ANY(\(sent)::bigint[])")
+            }
+            return sent.count
+        }
+    }
+}
