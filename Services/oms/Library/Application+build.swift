@@ -24,7 +24,7 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
         await infrastructure.close()
         throw error
     }
-    let orders = OrderStore(postgres: infrastructure.postgres)
+    let orders = PostgresOrderStore(postgres: infrastructure.postgres)
     let publicRouter = Router.shop()
     let internalRouter = Router.shop()
     let routes = OrderRoutes(orders: orders)

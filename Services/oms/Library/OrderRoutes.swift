@@ -5,7 +5,7 @@ import ServiceKit
 /// oms's HTTP side: a buyer's own order on the public listener; the order lookup payment makes
 /// (service token) on the internal one.
 struct OrderRoutes: Sendable {
-    let orders: OrderStore
+    let orders: any OrderStore
 
     func register(public router: Router<ShopRequestContext>, buyers: BuyerAuthenticator) {
         router.group().add(middleware: BuyerAuthMiddleware(buyers)).get("/oms/order/:orderSn", use: buyerOrder)

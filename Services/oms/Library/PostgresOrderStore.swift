@@ -2,12 +2,11 @@ import Contracts
 import Foundation
 import Postgres
 
-/// Orders and their items in `guli_oms`.
-package struct OrderStore: Sendable {
+/// `OrderStore` on PostgreSQL: orders and their items in `guli_oms`.
+package struct PostgresOrderStore: OrderStore {
     package let postgres: PostgresPool
     package init(postgres: PostgresPool) { self.postgres = postgres }
 
-    /// The order with its items, or nil.
     package func find(orderSn: String) async throws -> OrderEntity? {
         try await postgres.withConnection { connection in
             guard let row = try await connection.query("""
