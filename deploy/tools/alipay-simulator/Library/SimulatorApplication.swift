@@ -17,12 +17,17 @@ public func buildSimulator(_ config: SimulatorConfig, logger: Logger = Logger(la
     let dispatcher = NotifyDispatcher(http: http, book: book, scale: config.retryScale, logger: logger)
     let router = Router.shop()
 
+    /// The query's and the form body's parameters; a malformed form is the client's error (400).
     @Sendable func parameters(_ request: Request, _ context: ShopRequestContext) async throws -> [String: String] {
         var merged: [String: String] = [:]
-        for (k, v) in try FormBody.parse(Array((request.uri.query ?? "").utf8)) { merged[k] = v }
-        if request.method == .post {
-            let body = try await request.body.collect(upTo: context.maxUploadSize)
-            for (k, v) in try FormBody.parse(body.readableBytesView) { merged[k] = v }
+        do {
+            for (k, v) in try FormBody.parse(Array((request.uri.query ?? "").utf8)) { merged[k] = v }
+            if request.method == .post {
+                let body = try await request.body.collect(upTo: context.maxUploadSize)
+                for (k, v) in try FormBody.parse(body.readableBytesView) { merged[k] = v }
+            }
+        } catch let error as FormBodyError {
+            throw ShopError.badRequest("the form is not valid application/x-www-form-urlencoded UTF-8: \(error)")
         }
         return merged
     }
