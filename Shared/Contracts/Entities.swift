@@ -3,6 +3,8 @@ import Foundation
 /// Order status codes (oms_order.status).
 package enum OrderStatus: Int, Codable, Sendable {
     case unpaid = 0, paid = 1, shipped = 2, done = 3, closed = 4, invalid = 5
+    /// Paid, then refunded in full by an operator: points and stock went back.
+    case refunded = 6
 }
 
 /// Where an order came from (oms_order.source_type).
@@ -38,9 +40,11 @@ package struct OrderEntity: Codable, Sendable, Equatable {
     /// 0 normal, 1 flash sale.
     package var sourceType: Int
     package var createTime: Date
+    /// When the order closes if unpaid; Alipay's trade expires then too (`time_expire`).
+    package var payDeadline: Date?
     package var items: [OrderItemEntity]
 
-    package init(id: Int64, orderSn: String, userId: Int64, status: OrderStatus, totalAmount: Money, payAmount: Money, integration: Int64, growth: Int64, sourceType: Int, createTime: Date, items: [OrderItemEntity]) {
+    package init(id: Int64, orderSn: String, userId: Int64, status: OrderStatus, totalAmount: Money, payAmount: Money, integration: Int64, growth: Int64, sourceType: Int, createTime: Date, payDeadline: Date? = nil, items: [OrderItemEntity]) {
         self.id = id
         self.orderSn = orderSn
         self.userId = userId
@@ -51,6 +55,7 @@ package struct OrderEntity: Codable, Sendable, Equatable {
         self.growth = growth
         self.sourceType = sourceType
         self.createTime = createTime
+        self.payDeadline = payDeadline
         self.items = items
     }
 }
@@ -58,4 +63,6 @@ package struct OrderEntity: Codable, Sendable, Equatable {
 /// Payment status codes (payment_info.payment_status).
 package enum PaymentStatus: Int, Codable, Sendable {
     case unpaid = 0, paid = 1
+    /// The Alipay trade was closed unpaid (its order closed): the active query leaves it alone.
+    case closed = 2
 }

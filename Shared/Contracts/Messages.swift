@@ -49,7 +49,7 @@ package struct SeckillWon: OrderMessage, Equatable {
     }
 }
 
-/// `order.close` / `stock.unlock`: an order-scoped signal.
+/// `order.close` / `stock.unlock` / `trade.close` / `stock.return`: an order-scoped signal.
 package struct OrderRef: OrderMessage, Equatable {
     package var orderSn: String
     package init(orderSn: String) { self.orderSn = orderSn }
@@ -73,5 +73,40 @@ package struct SeckillRelease: OrderMessage, Equatable {
         self.count = count
         self.sessionId = sessionId
         self.restock = restock
+    }
+}
+
+/// Why money for an order goes back.
+package enum RefundReason: String, Codable, Sendable, CaseIterable {
+    /// Alipay's money arrived for an order that had already closed (its stock released).
+    case closedOrder
+    /// An operator refunded a paid order.
+    case operatorRefund
+}
+
+/// `payment.refund`: refund `amount` of the order's Alipay payment. Idempotent per order: the
+/// refund request number is made from the order number.
+package struct RefundRequest: OrderMessage, Equatable {
+    package var orderSn: String
+    package var amount: Money
+    package var reason: RefundReason
+    package init(orderSn: String, amount: Money, reason: RefundReason) {
+        self.orderSn = orderSn
+        self.amount = amount
+        self.reason = reason
+    }
+}
+
+/// `bound.minus`: take back the points a refunded order earned (idempotent on orderSn).
+package struct BoundMinus: OrderMessage, Equatable {
+    package var orderSn: String
+    package var userId: Int64
+    package var integration: Int64
+    package var growth: Int64
+    package init(orderSn: String, userId: Int64, integration: Int64, growth: Int64) {
+        self.orderSn = orderSn
+        self.userId = userId
+        self.integration = integration
+        self.growth = growth
     }
 }

@@ -50,6 +50,18 @@ package enum Messaging {
         Route(routingKey: "order.create.\(seconds)s", queue: "ORDER-DELAY-\(seconds)s", idPrefix: "order.create")
     }
 
+    /// `trade.close` {orderSn}: an unpaid order closed → payment closes its Alipay trade (if one was opened).
+    package static let tradeClose = Route(routingKey: "trade.close", queue: "TRADE-CLOSE-QUEUE")
+    /// `payment.refund` {orderSn,amount,reason}: money for the order goes back → payment records
+    /// the refund and drives it with Alipay until confirmed. One refund per order (full refunds).
+    package static let paymentRefund = Route(routingKey: "payment.refund", queue: "PAYMENT-REFUND-QUEUE")
+    /// `bound.minus` {orderSn,userId,integration,growth}: a refunded order's points are taken back, once.
+    package static let boundMinus = Route(routingKey: "bound.minus", queue: "BOUND-MINUS-QUEUE")
+    /// `stock.return` {orderSn}: a refunded order's sold stock goes back to the warehouse, once.
+    package static let stockReturn = Route(routingKey: "stock.return", queue: "STOCK-RETURN-QUEUE")
+
     /// Every consumed route (each gets a dead-letter queue).
-    package static let consumed: [Route] = [orderPay, stockMinus, boundPlus, secKill, orderClose, stockUnlock, secRelease]
+    package static let consumed: [Route] = [
+        orderPay, stockMinus, boundPlus, secKill, orderClose, stockUnlock, secRelease, tradeClose, paymentRefund, boundMinus, stockReturn,
+    ]
 }

@@ -1,3 +1,4 @@
+import Alipay
 import Contracts
 import Foundation
 @testable import OrderService
@@ -65,12 +66,22 @@ struct DecisionTests {
         #expect(Self.rules.decide(Self.evidence(sellerID: nil), payment: Self.payment(.unpaid)) == .markPaid)
     }
 
-    @Test("waiting, closed and refund notifies are only recorded, never a payment")
+    @Test("waiting and closed notifies are only recorded; refund notifies confirm their refund, never a payment")
     func recordedOnly() {
         #expect(Self.rules.decide(Self.evidence(status: "WAIT_BUYER_PAY"), payment: Self.payment(.unpaid)) == .record("WAIT_BUYER_PAY"))
         #expect(Self.rules.decide(Self.evidence(status: "TRADE_CLOSED"), payment: Self.payment(.unpaid)) == .record("TRADE_CLOSED"))
-        #expect(Self.rules.decide(Self.evidence(refundFee: "88.80"), payment: Self.payment(.unpaid)) == .record("refund"))
-        #expect(Self.rules.decide(Self.evidence(refundFee: "1.00"), payment: Self.payment(.paid, tradeNo: "T1")) == .record("refund"))
+        var partial = Self.evidence(refundFee: "1.00")
+        partial.outBizNo = "RF1"
+        #expect(Self.rules.decide(partial, payment: Self.payment(.paid, tradeNo: "T1")) == .recordRefund(outRequestNo: "RF1", refundFee: Money("1.00")))
+        var full = Self.evidence(status: "TRADE_CLOSED", refundFee: "88.80")
+        full.outBizNo = "RF1"
+        #expect(Self.rules.decide(full, payment: Self.payment(.paid, tradeNo: "T1")) == .recordRefund(outRequestNo: "RF1", refundFee: Money("88.80")))
+        #expect(Self.rules.decide(Self.evidence(refundFee: "88.80"), payment: Self.payment(.unpaid)) == .recordRefund(outRequestNo: nil, refundFee: Money("88.80")))
+    }
+
+    @Test("money for a trade we closed is still settled: its closed order sends it back")
+    func paidAfterOurClose() {
+        #expect(Self.rules.decide(Self.evidence(), payment: Self.payment(.closed)) == .markPaid)
     }
 
     @Test("over every combination, a payment is marked paid exactly when all the rules hold")
@@ -79,14 +90,14 @@ struct DecisionTests {
         for source in [PaymentEvidence.Source.notify, .query] {
             for appID in ["2021000000000001", "other", nil] as [String?] {
                 for sellerID in ["2088000000000001", "other", nil] as [String?] {
-                    for payment in [nil, Self.payment(.unpaid), Self.payment(.paid, tradeNo: "T1")] {
+                    for payment in [nil, Self.payment(.unpaid), Self.payment(.closed), Self.payment(.paid, tradeNo: "T1")] {
                         for amount in ["88.80", "88.81", "x"] {
                             for status in ["TRADE_SUCCESS", "TRADE_FINISHED", "WAIT_BUYER_PAY", "TRADE_CLOSED", "OTHER"] {
                                 for refundFee in [nil, "1.00"] as [String?] {
                                     let evidence = Self.evidence(
                                         source: source, status: status, amount: amount, appID: appID, sellerID: sellerID, refundFee: refundFee)
                                     let rulesHold = (source == .query || appID == "2021000000000001")
-                                        && sellerID != "other" && payment?.status == .unpaid && amount == "88.80"
+                                        && sellerID != "other" && (payment?.status == .unpaid || payment?.status == .closed) && amount == "88.80"
                                         && (status == "TRADE_SUCCESS" || status == "TRADE_FINISHED") && refundFee == nil
                                     #expect((Self.rules.decide(evidence, payment: payment) == .markPaid) == rulesHold)
                                     combinations += 1
@@ -97,7 +108,7 @@ struct DecisionTests {
                 }
             }
         }
-        #expect(combinations == 2 * 3 * 3 * 3 * 3 * 5 * 2)
+        #expect(combinations == 2 * 3 * 3 * 4 * 3 * 5 * 2)
     }
 
     // MARK: the flash-sale answer
@@ -132,10 +143,123 @@ struct DecisionTests {
 
     // MARK: the order state machine
 
-    @Test("payment and the timeout each move an unpaid order")
+    @Test("payment and the timeout each move an unpaid order; an operator's refund moves a paid one")
     func orderMoves() {
         #expect(OrderLifecycle.move(.paid) == (from: .unpaid, to: .paid))
         #expect(OrderLifecycle.move(.paymentTimedOut) == (from: .unpaid, to: .closed))
+        #expect(OrderLifecycle.move(.refundedByOperator) == (from: .paid, to: .refunded))
+    }
+
+    @Test("a refund that finds the order elsewhere: refunded answers the first result, missing is 404, the rest refused")
+    func missedRefund() {
+        #expect(OrderLifecycle.missed(.refundedByOperator, status: nil) == .missing)
+        #expect(OrderLifecycle.missed(.refundedByOperator, status: .refunded) == .alreadyDone)
+        for status in [OrderStatus.unpaid, .shipped, .done, .closed, .invalid] {
+            #expect(OrderLifecycle.missed(.refundedByOperator, status: status) == .notAllowed(status))
+        }
+    }
+
+    // MARK: checkout
+
+    @Test("a token seen before: the same request resumes or answers what it came to; another request is refused")
+    func checkoutResume() {
+        #expect(Checkout.resume(orderSn: "N1", state: .locking, storedRequest: "a", request: "a") == .lock(orderSn: "N1"))
+        #expect(Checkout.resume(orderSn: "N1", state: .placed, storedRequest: "a", request: "a") == .lock(orderSn: "N1"))
+        #expect(Checkout.resume(orderSn: "N1", state: .refused, storedRequest: "a", request: "a") == .answer(.shortage))
+        #expect(Checkout.resume(orderSn: "N1", state: .abandoned, storedRequest: "a", request: "a") == .answer(.expired))
+        for state in [Checkout.State.locking, .placed, .refused, .abandoned] {
+            #expect(Checkout.resume(orderSn: "N1", state: state, storedRequest: "a", request: "b") == .answer(.tokenReused))
+        }
+    }
+
+    @Test("a checkout's amounts are checked to the cent")
+    func checkoutAmounts() throws {
+        let lines = [CheckoutLine(skuId: 1, skuName: "耳机", price: Money("0.10")!, quantity: 3), CheckoutLine(skuId: 2, skuName: "线", price: Money("19.99")!, quantity: 1)]
+        try CheckoutOrderRequest(orderToken: "t1", memberId: 7, items: lines, totalAmount: Money("20.29")!, payAmount: Money("20.29")!).validate()
+        #expect(throws: InputError.self) {
+            try CheckoutOrderRequest(orderToken: "t1", memberId: 7, items: lines, totalAmount: Money("20.30")!, payAmount: Money("20.30")!).validate()
+        }
+        #expect(throws: InputError.self) {
+            try CheckoutOrderRequest(orderToken: "t1", memberId: 7, items: lines, totalAmount: Money("20.29")!, payAmount: Money("20.28")!).validate()
+        }
+        let fraction = [CheckoutLine(skuId: 1, skuName: "x", price: Money(Decimal(string: "0.105")!), quantity: 1)]
+        #expect(throws: InputError.self) {
+            try CheckoutOrderRequest(orderToken: "t1", memberId: 7, items: fraction, totalAmount: Money(Decimal(string: "0.105")!), payAmount: Money(Decimal(string: "0.105")!)).validate()
+        }
+        #expect(throws: InputError.self) {
+            try CheckoutOrderRequest(orderToken: "t 1", memberId: 7, items: lines, totalAmount: Money("20.29")!, payAmount: Money("20.29")!).validate()
+        }
+    }
+
+    // MARK: the payment lifecycle
+
+    @Test("the cashier opens only while the order has time left; the trade expires with the order")
+    func payWindow() {
+        let now = Date(timeIntervalSince1970: 1_000_000)
+        var order = OrderEntity(
+            id: 1, orderSn: "N1", userId: 1, status: .unpaid, totalAmount: Money("1.00")!, payAmount: Money("1.00")!, integration: 1, growth: 1,
+            sourceType: 0, createTime: now.addingTimeInterval(-100), payDeadline: now.addingTimeInterval(600), items: [])
+        #expect(PayWindow.decide(order: order, now: now, minimum: 60, fallbackMinutes: 30) == .open(expiresAt: now.addingTimeInterval(600)))
+        order.payDeadline = now.addingTimeInterval(59)
+        #expect(PayWindow.decide(order: order, now: now, minimum: 60, fallbackMinutes: 30) == .closingSoon(deadline: now.addingTimeInterval(59)))
+        order.payDeadline = nil
+        #expect(PayWindow.decide(order: order, now: now, minimum: 60, fallbackMinutes: 30) == .open(expiresAt: now.addingTimeInterval(1700)))
+    }
+
+    @Test("a close answer: closed or never created is done, not waiting for payment is asked about, the rest retried")
+    func tradeCloseAnswers() {
+        #expect(TradeCloseStep(AlipayAnswer(code: "10000")) == .closed)
+        #expect(TradeCloseStep(AlipayAnswer(code: "40004", subCode: "ACQ.TRADE_NOT_EXIST")) == .closed)
+        #expect(TradeCloseStep(AlipayAnswer(code: "40004", subCode: "ACQ.TRADE_STATUS_ERROR")) == .askStatus)
+        #expect(TradeCloseStep(AlipayAnswer(code: "20000", subCode: "isp.unknow-error")) == .retry("20000 isp.unknow-error"))
+        #expect(TradeCloseStep(AlipayAnswer(code: "40004", subCode: "ACQ.SYSTEM_ERROR")) == .retry("40004 ACQ.SYSTEM_ERROR"))
+    }
+
+    static func refund(_ state: RefundState, attempts: Int = 0) -> RefundRecord {
+        RefundRecord(id: 1, outTradeNo: "N1", outRequestNo: "RFN1", amount: Money("88.80")!, reason: "closedOrder", state: state, attempts: attempts)
+    }
+
+    @Test("a refund goes requested → sent → confirmed; refusals are final; anything else is tried again later")
+    func refundProgress() {
+        let base = Duration.seconds(1)
+        #expect(RefundProgress.next(Self.refund(.requested), .accepted, base: base) == RefundStep(state: .sent, retryAfter: base))
+        #expect(RefundProgress.next(Self.refund(.sent), .found(amount: Money("88.80"), status: "REFUND_SUCCESS"), base: base)
+            == RefundStep(state: .confirmed, retryAfter: nil, refundedAmount: Money("88.80")))
+        #expect(RefundProgress.next(Self.refund(.sent), .found(amount: Money("88.80"), status: nil), base: base).state == .confirmed)
+        #expect(RefundProgress.next(Self.refund(.sent), .found(amount: Money("1.00"), status: nil), base: base).state == .refused)
+        #expect(RefundProgress.next(Self.refund(.sent), .notFound, base: base).state == .requested)
+        let refused = RefundProgress.next(Self.refund(.requested), .refused(subCode: "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", message: "退款金额超限"), base: base)
+        #expect(refused.state == .refused && refused.retryAfter == nil && refused.error?.contains("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL") == true)
+        for state in [RefundState.requested, .sent] {
+            let busy = RefundProgress.next(Self.refund(state, attempts: 3), .unavailable("20000"), base: base)
+            #expect(busy.state == state && busy.retryAfter == .seconds(8))
+        }
+    }
+
+    @Test("Alipay's answers read as refund answers: system errors are not refusals")
+    func refundAnswers() {
+        #expect(RefundAnswer(refundCall: AlipayAnswer(code: "10000", fields: ["fund_change": "N"])) == .accepted)
+        #expect(RefundAnswer(refundCall: AlipayAnswer(code: "40004", subCode: "ACQ.TRADE_STATUS_ERROR", subMessage: "交易状态不合法"))
+            == .refused(subCode: "ACQ.TRADE_STATUS_ERROR", message: "交易状态不合法"))
+        #expect(RefundAnswer(refundCall: AlipayAnswer(code: "40004", subCode: "ACQ.SYSTEM_ERROR")) == .unavailable("40004 ACQ.SYSTEM_ERROR"))
+        #expect(RefundAnswer(refundCall: AlipayAnswer(code: "20000", subCode: "isp.unknow-error")) == .unavailable("20000 isp.unknow-error"))
+        #expect(RefundAnswer(queryCall: AlipayAnswer(code: "10000", fields: ["refund_amount": "88.80", "refund_status": "REFUND_SUCCESS"]))
+            == .found(amount: Money("88.80"), status: "REFUND_SUCCESS"))
+        #expect(RefundAnswer(queryCall: AlipayAnswer(code: "10000", fields: ["out_trade_no": "N1"])) == .notFound)
+    }
+
+    @Test("the wait between tries doubles from the base and stops growing at five minutes")
+    func refundBackoff() {
+        #expect(RefundProgress.backoff(attempts: 0, base: .seconds(1)) == .seconds(1))
+        #expect(RefundProgress.backoff(attempts: 4, base: .seconds(1)) == .seconds(16))
+        #expect(RefundProgress.backoff(attempts: 40, base: .seconds(1)) == .seconds(300))
+    }
+
+    @Test("one refund request number per order, within Alipay's 64 characters")
+    func refundNumbers() {
+        #expect(RefundRecord.requestNumber(orderSn: "N202611260000000001") == "RFN202611260000000001")
+        #expect(RefundRecord.requestNumber(orderSn: String(repeating: "9", count: 62))?.count == 64)
+        #expect(RefundRecord.requestNumber(orderSn: String(repeating: "9", count: 63)) == nil)
     }
 
     @Test("a payment that finds the order elsewhere: missing is retried, closed is money due back, else nothing")

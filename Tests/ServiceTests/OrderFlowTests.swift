@@ -139,15 +139,20 @@ struct OrderFlowTests {
         await short.close()
     }
 
-    @Test("a close before the payment: closed, stock released, no points, the payment kept for refund")
+    @Test("a close before the payment: closed, stock released, no points, and the money asked back from payment once")
     func closedThenPaid() async throws {
         let (orderSn, sku, member) = try await lockedOrder()
         try await publish(OrderRef(orderSn: orderSn), route: Messaging.orderClose)
         let released = try await eventually { try await SkuState.of(sku).locked == 0 }
         #expect(released)
         for _ in 0..<3 { try await publish(OrderPaid(orderSn: orderSn), route: Messaging.orderPay) }
-        let refund = try await eventually { try await Databases.count("SELECT count(*) FROM oms_refund_due WHERE order_sn = \(orderSn)", in: Databases.oms) == 1 }
+        let refund = try await eventually {
+            try await Databases.count("SELECT count(*) FROM outbox WHERE message_id = \(Messaging.paymentRefund.messageID(orderSn: orderSn))", in: Databases.oms) == 1
+        }
         #expect(refund)
+        let payload = try await Databases.oms.query("SELECT payload FROM outbox WHERE message_id = \(Messaging.paymentRefund.messageID(orderSn: orderSn))").rows[0]
+        #expect(try ShopJSON.decoder.decode(RefundRequest.self, from: Data(try payload.decode("payload", as: String.self).utf8))
+            == RefundRequest(orderSn: orderSn, amount: Money("20.00")!, reason: .closedOrder))
         #expect(try await orderStatus(orderSn) == 4)
         #expect(try await SkuState.of(sku) == SkuState(stock: 10, locked: 0, sales: 0))
         #expect(try await points(member) == (0, 0))

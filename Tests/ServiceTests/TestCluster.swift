@@ -80,6 +80,7 @@ actor TestCluster {
         env["GMALL_SERVICE_KEY"] = Self.serviceKey
         env["PAYMENT_QUERY_INTERVAL_SECONDS"] = "1"
         env["PAYMENT_QUERY_MIN_AGE_SECONDS"] = "2"
+        env["PAYMENT_REFUND_RETRY_MS"] = "200"
         env["GMALL_WMS_URL"] = Self.wmsInternal
         env["GMALL_ADMIN_TOKEN"] = Self.adminToken
         env["SECKILL_PAY_WAIT_MS"] = "1000"
@@ -196,14 +197,18 @@ enum Databases {
     static let ums = PostgresPool(url: base + "/guli_ums", maxConnections: 4)
 
     /// A fresh unpaid order for `member` with one item at `price` × `quantity`.
-    static func newOrder(member: Int64 = 1001, price: String = "1999.90", quantity: Int = 1, sku: Int64 = 1, integration: Int64 = 10, growth: Int64 = 10) async throws -> String {
+    static func newOrder(
+        member: Int64 = 1001, price: String = "1999.90", quantity: Int = 1, sku: Int64 = 1, integration: Int64 = 10, growth: Int64 = 10,
+        payDeadline: Date? = nil
+    ) async throws -> String {
         let orderSn = "T" + String(Int(Date().timeIntervalSince1970 * 1000)) + String(Int.random(in: 100_000...999_999))
         let unit = Decimal(string: price)!
         let total = unit * Decimal(quantity)
         try await oms.withTransaction { c in
             let id: Int64 = try await c.query("""
-                INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth)
-                VALUES (\(orderSn), \(member), 0, \(total), \(total), \(integration), \(growth)) RETURNING id
+                INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth, pay_deadline)
+                VALUES (\(orderSn), \(member), \(OrderStatus.unpaid.rawValue), \(total), \(total), \(integration), \(growth), \(payDeadline))
+                RETURNING id
                 """).rows[0].decode("id")
             try await c.query("""
                 INSERT INTO oms_order_item (order_id, order_sn, sku_id, sku_name, sku_price, sku_quantity)

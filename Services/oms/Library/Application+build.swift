@@ -24,19 +24,22 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
         await infrastructure.close()
         throw error
     }
-    let orders = PostgresOrderStore(postgres: infrastructure.postgres)
+    let orders = PostgresOrderStore(postgres: infrastructure.postgres, closeAfterSeconds: config.closeAfterSeconds)
+    let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    let wms = WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "oms", callee: "wms", key: config.shared.serviceKey))
     let publicRouter = Router.shop()
     let internalRouter = Router.shop()
-    let routes = OrderRoutes(orders: orders)
+    let routes = OrderRoutes(
+        orders: orders,
+        checkout: Checkout(postgres: infrastructure.postgres, wms: wms, relay: relay, closeAfterSeconds: config.closeAfterSeconds, logger: logger),
+        refunds: OperatorRefunds(postgres: infrastructure.postgres, relay: relay, logger: logger))
     routes.register(public: publicRouter, buyers: buyers)
-    routes.register(internal: internalRouter, serviceKey: config.shared.serviceKey)
-    let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
+    routes.register(internal: internalRouter, serviceKey: config.shared.serviceKey, adminToken: config.shared.adminToken)
     let handlers = OrderMessageHandlers(postgres: infrastructure.postgres, relay: relay, logger: logger)
     let ledger = PointsLedger(postgres: points)
-    let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let flashSale = FlashSaleOrders(
-        postgres: infrastructure.postgres, redis: infrastructure.redis, relay: relay,
-        wms: WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "oms", callee: "wms", key: config.shared.serviceKey)),
+        postgres: infrastructure.postgres, redis: infrastructure.redis, relay: relay, wms: wms,
         closeAfterSeconds: config.closeAfterSeconds, retry: config.shared.amqpRetry, logger: logger)
     let consumers = [
         infrastructure.consumer(for: Messaging.orderPay, handler: handlers.orderPaid),
@@ -44,6 +47,7 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
         // UPDATE) run 4 at a time.
         infrastructure.consumer(for: Messaging.orderClose, prefetch: 8, parallelism: 4, handler: handlers.orderClose),
         infrastructure.consumer(for: Messaging.boundPlus, handler: ledger.boundPlus),
+        infrastructure.consumer(for: Messaging.boundMinus, handler: ledger.boundMinus),
         // Each sec.kill is its own order: several at a time (wms lock, order insert, latch).
         infrastructure.consumer(
             for: Messaging.secKill, prefetch: max(16, 2 * config.seckillParallelism), parallelism: config.seckillParallelism,

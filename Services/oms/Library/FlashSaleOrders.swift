@@ -91,9 +91,9 @@ package struct FlashSaleOrders: Sendable {
         let total = m.price.amount * Decimal(m.count)
         try await postgres.withTransaction { connection in
             let inserted = try await connection.query("""
-                INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth, source_type, session_id)
+                INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth, source_type, session_id, pay_deadline)
                 VALUES (\(m.orderSn), \(m.userId), \(OrderStatus.unpaid.rawValue), \(total), \(total), \(Self.points(total)), \(Self.points(total)),
-                        \(OrderSource.flashSale.rawValue), \(session))
+                        \(OrderSource.flashSale.rawValue), \(session), now() + make_interval(secs => \(closeAfterSeconds)))
                 ON CONFLICT (order_sn) DO NOTHING
                 RETURNING id
                 """).first

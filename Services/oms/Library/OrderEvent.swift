@@ -6,4 +6,6 @@ package enum OrderEvent: Sendable, CaseIterable {
     case paid
     /// `order.close`: the order's payment timeout elapsed.
     case paymentTimedOut
+    /// An operator refunds the paid order in full.
+    case refundedByOperator
 }

@@ -9,6 +9,8 @@ package enum OrderLifecycle {
         switch event {
         case .paid: (.unpaid, .paid)
         case .paymentTimedOut: (.unpaid, .closed)
+        // Only an order paid and not yet shipped is refunded here: its stock is still in the warehouse.
+        case .refundedByOperator: (.paid, .refunded)
         }
     }
 
@@ -23,6 +25,10 @@ package enum OrderLifecycle {
         case (.paid, _?): .nothing
         // A timer for an order paid, closed already, or never made: nothing to close.
         case (.paymentTimedOut, _): .nothing
+        case (.refundedByOperator, nil): .missing
+        // A second request for a refunded order: a no-op that answers the first result.
+        case (.refundedByOperator, .refunded?): .alreadyDone
+        case (.refundedByOperator, let status?): .notAllowed(status)
         }
     }
 }

@@ -5,9 +5,10 @@ import Logging
 import Postgres
 import ServiceKit
 
-/// oms's consumers: `order.pay` (0 → 1, then stock.minus and bound.plus), `order.close`
-/// (0 → 4, then stock.unlock and, for a flash-sale order, sec.release). Each effect and the
-/// messages it announces commit together; a redelivery finds the status moved on and does nothing.
+/// oms's consumers: `order.pay` (unpaid → paid, then stock.minus and bound.plus; paid after the
+/// order closed: payment.refund), `order.close` (unpaid → closed, then stock.unlock, trade.close
+/// and, for a flash-sale order, sec.release). Each effect and the messages it announces commit
+/// together; a redelivery finds the status moved on and does nothing.
 package struct OrderMessageHandlers: Sendable {
     package let postgres: PostgresPool
     package let relay: OutboxRelay
@@ -39,7 +40,7 @@ package struct OrderMessageHandlers: Sendable {
                     route: Messaging.boundPlus, on: connection)
                 return .ack
             }
-            let current = try await connection.query("SELECT status FROM oms_order WHERE order_sn = \(message.orderSn)").first
+            let current = try await connection.query("SELECT status, pay_amount FROM oms_order WHERE order_sn = \(message.orderSn)").first
             let status = try current.map { row in
                 guard let status = OrderStatus(rawValue: try row.decode("status", as: Int.self)) else { throw PostgresError.decoding("unknown order status") }
                 return status
@@ -48,12 +49,12 @@ package struct OrderMessageHandlers: Sendable {
             case .notYetThere:
                 return .retry(reason: "order \(message.orderSn) does not exist")
             case .paidAfterClose:
-                try await connection.query("""
-                    INSERT INTO oms_refund_due (order_sn, reason) VALUES (\(message.orderSn), 'paid after the order was closed')
-                    ON CONFLICT (order_sn) DO NOTHING
-                    """)
-                logger.error("order.pay.closed_order", metadata: ["order.sn": "\(message.orderSn)"])
-            case .nothing:
+                // The stock was released and may be sold again: the money goes back, by itself.
+                let amount = Money(try current?.decode("pay_amount", as: Decimal.self) ?? 0)
+                try await Outbox.enqueue(
+                    RefundRequest(orderSn: message.orderSn, amount: amount, reason: .closedOrder), route: Messaging.paymentRefund, on: connection)
+                logger.warning("order.pay.closed_order", metadata: ["order.sn": "\(message.orderSn)", "refund.amount": "\(amount.yuan)"])
+            case .nothing, .alreadyDone, .notAllowed, .missing:
                 break
             }
             return .ack
@@ -69,14 +70,19 @@ package struct OrderMessageHandlers: Sendable {
         }
         let move = OrderLifecycle.move(.paymentTimedOut)
         try await postgres.withTransaction { connection in
+            // A checkout still locking when its timer fires was given up after its stock was
+            // locked: release the lock. Taking the checkout's row lock first also waits for a
+            // checkout writing its order right now, so the UPDATE below sees that order.
+            if try await Checkout.abandon(orderSn: message.orderSn, on: connection) { return }
             guard let row = try await connection.query("""
                 UPDATE oms_order SET status = \(move.to.rawValue), close_time = now(), modify_time = now()
                 WHERE order_sn = \(message.orderSn) AND status = \(move.from.rawValue)
                 RETURNING member_id, source_type, session_id
                 """).first
             else { return }  // OrderLifecycle.missed(.paymentTimedOut, …) is always .nothing
-            try await Outbox.enqueue(
-                OrderRef(orderSn: message.orderSn), route: Messaging.stockUnlock, on: connection)
+            try await Outbox.enqueue(OrderRef(orderSn: message.orderSn), route: Messaging.stockUnlock, on: connection)
+            // Alipay's trade (if the buyer opened the cashier) closes too: nobody pays for it now.
+            try await Outbox.enqueue(OrderRef(orderSn: message.orderSn), route: Messaging.tradeClose, on: connection)
             if try row.decode("source_type", as: Int.self) == OrderSource.flashSale.rawValue {
                 if let item = try await connection.query("SELECT sku_id, sku_quantity FROM oms_order_item WHERE order_sn = \(message.orderSn) LIMIT 1").first {
                     try await Outbox.enqueue(

@@ -2,18 +2,56 @@ import Contracts
 import Hummingbird
 import ServiceKit
 
-/// oms's HTTP side: a buyer's own order on the public listener; the order lookup payment makes
-/// (service token) on the internal one.
+/// oms's HTTP side: a buyer's own order on the public listener. Internal: the order lookup
+/// payment makes and the checkout API (service tokens), an operator's refund (admin token).
 struct OrderRoutes: Sendable {
     let orders: any OrderStore
+    let checkout: Checkout
+    let refunds: OperatorRefunds
 
     func register(public router: Router<ShopRequestContext>, buyers: BuyerAuthenticator) {
         router.group().add(middleware: BuyerAuthMiddleware(buyers)).get("/oms/order/:orderSn", use: buyerOrder)
     }
 
-    func register(internal router: Router<ShopRequestContext>, serviceKey: [UInt8]?) {
+    func register(internal router: Router<ShopRequestContext>, serviceKey: [UInt8]?, adminToken: String?) {
         router.group().add(middleware: ServiceAuthMiddleware(service: "oms", key: serviceKey, callers: ["payment"]))
             .get("/oms/order/token/:orderSn", use: anyOrder)
+        router.group().add(middleware: ServiceAuthMiddleware(service: "oms", key: serviceKey, callers: ["checkout"]))
+            .post("/oms/orders", use: placeOrder)
+        router.group("/oms/admin").add(middleware: AdminAuthMiddleware(token: adminToken))
+            .post("orders/:orderSn/refund", use: refundOrder)
+    }
+
+    /// `POST /oms/orders` (internal, caller `checkout`): a normal order from a checkout, idempotent
+    /// on its order token. 200 with the order; 409 code 409 on a shortage (nothing locked), 4093
+    /// when the token came with another request, 4094 when the checkout expired.
+    @Sendable func placeOrder(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: CheckoutOrderRequest.self, context: context)
+        switch try await checkout.place(body) {
+        case .placed(let orderSn):
+            guard let order = try await orders.find(orderSn: orderSn) else { throw ShopError.unavailable("the order is being written") }
+            return try ShopJSON.response(ResponseVo.ok(order))
+        case .shortage:
+            throw ShopError(status: .conflict, code: OrderCode.shortage, message: "not enough stock for every line: nothing was ordered")
+        case .tokenReused:
+            throw ShopError(status: .conflict, code: OrderCode.tokenReused, message: "this orderToken was used for another request")
+        case .expired:
+            throw ShopError(status: .conflict, code: OrderCode.expired, message: "this checkout expired before its order was written")
+        }
+    }
+
+    /// `POST /oms/admin/orders/{orderSn}/refund` (internal, admin token): a paid order refunded in
+    /// full, once; again: the first result. 404 for no such order, 409 for an order not paid.
+    @Sendable func refundOrder(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let orderSn = try context.parameters.require("orderSn")
+        try Input.orderNumber(orderSn)
+        do {
+            return try ShopJSON.response(ResponseVo.ok(try await refunds.refund(orderSn: orderSn)))
+        } catch OperatorRefunds.Refusal.missing {
+            throw ShopError.notFound("order not found")
+        } catch OperatorRefunds.Refusal.notRefundable(let status) {
+            throw ShopError(status: .conflict, code: OrderCode.notRefundable, message: "only a paid order can be refunded (status \(status.rawValue))")
+        }
     }
 
     /// `GET /oms/order/{orderSn}`: the buyer's own order; another buyer's answers exactly like a

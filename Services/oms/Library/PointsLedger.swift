@@ -5,7 +5,9 @@ import Logging
 import Postgres
 import ServiceKit
 
-/// The points ledger (`guli_ums`): credits a member once per order.
+/// The points ledger (`guli_ums`): credits a member once per paid order, and takes the credit
+/// back once per refunded order. The two may arrive in either order (two queues); each happens
+/// once, so a refunded order nets zero.
 package struct PointsLedger: Sendable {
     package let postgres: PostgresPool
     package init(postgres: PostgresPool) { self.postgres = postgres }
@@ -24,6 +26,27 @@ package struct PointsLedger: Sendable {
             guard inserted == 1 else { return }
             try await connection.query("""
                 INSERT INTO ums_member (id, integration, growth) VALUES (\(m.userId), \(m.integration), \(m.growth))
+                ON CONFLICT (id) DO UPDATE SET integration = ums_member.integration + EXCLUDED.integration,
+                                               growth = ums_member.growth + EXCLUDED.growth
+                """)
+        }
+        return .ack
+    }
+
+    /// `bound.minus`: a refunded order's points taken back, once.
+    package func boundMinus(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
+        guard let m = try? delivery.decode(BoundMinus.self), !m.orderSn.isEmpty, m.userId > 0, m.integration >= 0, m.growth >= 0 else {
+            return .deadLetter(reason: "malformed bound.minus payload")
+        }
+        try await postgres.withTransaction { connection in
+            let inserted = try await connection.query("""
+                INSERT INTO ums_points_reversal (order_sn, member_id, integration, growth)
+                VALUES (\(m.orderSn), \(m.userId), \(m.integration), \(m.growth))
+                ON CONFLICT (order_sn) DO NOTHING
+                """).affectedRows
+            guard inserted == 1 else { return }
+            try await connection.query("""
+                INSERT INTO ums_member (id, integration, growth) VALUES (\(m.userId), \(-m.integration), \(-m.growth))
                 ON CONFLICT (id) DO UPDATE SET integration = ums_member.integration + EXCLUDED.integration,
                                                growth = ums_member.growth + EXCLUDED.growth
                 """)

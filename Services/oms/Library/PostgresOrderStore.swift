@@ -5,12 +5,18 @@ import Postgres
 /// `OrderStore` on PostgreSQL: orders and their items in `guli_oms`.
 package struct PostgresOrderStore: OrderStore {
     package let postgres: PostgresPool
-    package init(postgres: PostgresPool) { self.postgres = postgres }
+    /// For orders written before `pay_deadline` existed: their deadline is creation + this.
+    package let closeAfterSeconds: Int
+    package init(postgres: PostgresPool, closeAfterSeconds: Int) {
+        self.postgres = postgres
+        self.closeAfterSeconds = closeAfterSeconds
+    }
 
     package func find(orderSn: String) async throws -> OrderEntity? {
         try await postgres.withConnection { connection in
             guard let row = try await connection.query("""
-                SELECT id, order_sn, member_id, status, total_amount, pay_amount, integration, growth, source_type, create_time
+                SELECT id, order_sn, member_id, status, total_amount, pay_amount, integration, growth, source_type, create_time,
+                       COALESCE(pay_deadline, create_time + make_interval(secs => \(closeAfterSeconds))) AS pay_deadline
                 FROM oms_order WHERE order_sn = \(orderSn)
                 """).first
             else { return nil }
@@ -30,7 +36,8 @@ package struct PostgresOrderStore: OrderStore {
                 totalAmount: Money(try row.decode("total_amount", as: Decimal.self)),
                 payAmount: Money(try row.decode("pay_amount", as: Decimal.self)),
                 integration: try row.decode("integration"), growth: try row.decode("growth"),
-                sourceType: try row.decode("source_type"), createTime: try row.decode("create_time"), items: items)
+                sourceType: try row.decode("source_type"), createTime: try row.decode("create_time"),
+                payDeadline: try row.decodeIfPresent("pay_deadline"), items: items)
         }
     }
 }

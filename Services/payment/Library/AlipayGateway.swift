@@ -10,8 +10,8 @@ package struct AlipayGateway: Sendable {
     package let appID: String
     /// Where the buyer's browser posts the page-pay form.
     package let gatewayURL: String
-    /// Where payment itself calls Alipay (the trade query): the same URL in real life; inside a
-    /// container network the simulator has another address than the browser uses.
+    /// Where payment itself calls Alipay (query, close, refund): the same URL in real life; inside
+    /// a container network the simulator has another address than the browser uses.
     package let serverGatewayURL: String
     package let notifyURL: String
     package let returnURL: String
@@ -26,8 +26,9 @@ package struct AlipayGateway: Sendable {
         ]
     }
 
-    /// The signed parameters of `alipay.trade.page.pay` for a payment.
-    package func pagePayParameters(payment: PaymentRecord, timeoutMinutes: Int, now: Date = Date()) throws -> [String: String] {
+    /// The signed parameters of `alipay.trade.page.pay` for a payment. The trade expires when its
+    /// order closes (`time_expire`): nobody pays for an order whose stock was released.
+    package func pagePayParameters(payment: PaymentRecord, expiresAt: Date, now: Date = Date()) throws -> [String: String] {
         var params = commonParameters(method: "alipay.trade.page.pay", now: now)
         params["notify_url"] = notifyURL
         params["return_url"] = returnURL
@@ -36,7 +37,7 @@ package struct AlipayGateway: Sendable {
             ("product_code", "FAST_INSTANT_TRADE_PAY"),
             ("total_amount", payment.totalAmount.yuan),
             ("subject", payment.subject),
-            ("time_expire", AlipayTime.format(payment.createTime.addingTimeInterval(TimeInterval(timeoutMinutes * 60)))),
+            ("time_expire", AlipayTime.format(expiresAt)),
             ("passback_params", FormBody.encode("paymentId=\(payment.id)")),
         ]
         params["biz_content"] = AlipayJSONText.object(biz)
@@ -54,30 +55,61 @@ package struct AlipayGateway: Sendable {
         package let rawResponse: String
     }
 
-    /// Asks Alipay about a trade; the response's signature is checked over its raw JSON text.
+    /// Asks Alipay about a trade.
     package func queryTrade(outTradeNo: String, now: Date = Date()) async throws -> TradeQueryResult {
-        var params = commonParameters(method: "alipay.trade.query", now: now)
-        params["biz_content"] = AlipayJSONText.object([("out_trade_no", outTradeNo)])
+        let answer = try await call("alipay.trade.query", [("out_trade_no", outTradeNo)], now: now)
+        return TradeQueryResult(
+            code: answer.code, subCode: answer.subCode, tradeStatus: answer["trade_status"], totalAmount: answer["total_amount"],
+            tradeNo: answer["trade_no"], outTradeNo: answer["out_trade_no"], rawResponse: answer.raw)
+    }
+
+    /// `alipay.trade.close`: an unpaid trade can no longer be paid.
+    package func closeTrade(outTradeNo: String, now: Date = Date()) async throws -> AlipayAnswer {
+        try await call("alipay.trade.close", [("out_trade_no", outTradeNo)], now: now)
+    }
+
+    /// `alipay.trade.refund`: `amount` of the trade back to the buyer; `outRequestNo` makes a
+    /// repeat of the same request a no-op at Alipay (`fund_change` N).
+    package func refund(outTradeNo: String, amount: Money, outRequestNo: String, reason: String, now: Date = Date()) async throws -> AlipayAnswer {
+        try await call("alipay.trade.refund", [
+            ("out_trade_no", outTradeNo), ("refund_amount", amount.yuan), ("out_request_no", outRequestNo), ("refund_reason", reason),
+        ], now: now)
+    }
+
+    /// `alipay.trade.fastpay.refund.query`: whether the refund `outRequestNo` was made.
+    package func queryRefund(outTradeNo: String, outRequestNo: String, now: Date = Date()) async throws -> AlipayAnswer {
+        try await call("alipay.trade.fastpay.refund.query", [("out_trade_no", outTradeNo), ("out_request_no", outRequestNo)], now: now)
+    }
+
+    /// One signed call; the answer's signature is checked over its raw JSON text. Unreachable,
+    /// an HTTP error or an unverifiable body throws `AlipayUnavailable`.
+    func call(_ method: String, _ biz: [(String, String)], now: Date) async throws -> AlipayAnswer {
+        var params = commonParameters(method: method, now: now)
+        params["biz_content"] = AlipayJSONText.object(biz)
         let signed = try merchantKey.signAlipayRequest(params)
         var request = HTTPClientRequest(url: serverGatewayURL)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded;charset=utf-8")
         request.body = .bytes(ByteBuffer(string: FormBody.encode(signed.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })))
-        let response = try await http.execute(request, timeout: .seconds(10))
-        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        guard response.status == .ok else { throw PaymentRefusal("trade query answered HTTP \(response.status.code)") }
-        guard let signedText = AlipayResponseBody.signedText(in: body, key: "alipay_trade_query_response") else {
-            throw PaymentRefusal("trade query response has no alipay_trade_query_response")
+        let body: String
+        do {
+            let response = try await http.execute(request, timeout: .seconds(10))
+            body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            guard response.status == .ok else { throw AlipayUnavailable(description: "\(method) answered HTTP \(response.status.code)") }
+        } catch let error as AlipayUnavailable {
+            throw error
+        } catch {
+            throw AlipayUnavailable(description: "\(method): \(error)")
         }
-        guard let sign = signedText.sign, alipayPublicKey.verifyRSA2(signature: sign, content: signedText.text) else {
-            throw PaymentRefusal("trade query response signature does not verify")
+        do {
+            return try AlipayAnswer.parse(body: body, key: method.replacingOccurrences(of: ".", with: "_") + "_response", alipayPublicKey: alipayPublicKey)
+        } catch {
+            throw AlipayUnavailable(description: "\(method): \(error)")
         }
-        guard let object = try JSONSerialization.jsonObject(with: Data(signedText.text.utf8)) as? [String: Any] else {
-            throw PaymentRefusal("trade query response is not an object")
-        }
-        return TradeQueryResult(
-            code: object["code"] as? String ?? "", subCode: object["sub_code"] as? String,
-            tradeStatus: object["trade_status"] as? String, totalAmount: object["total_amount"] as? String,
-            tradeNo: object["trade_no"] as? String, outTradeNo: object["out_trade_no"] as? String, rawResponse: signedText.text)
     }
+}
+
+/// Alipay could not be asked, or its answer could not be believed: try again later.
+package struct AlipayUnavailable: Error, CustomStringConvertible, Sendable {
+    package let description: String
 }

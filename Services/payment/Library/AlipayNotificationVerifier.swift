@@ -37,6 +37,6 @@ package struct AlipayNotificationVerifier: Sendable {
         let json = (try? JSONSerialization.data(withJSONObject: p, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return PaymentEvidence(
             source: .notify, outTradeNo: outTradeNo, tradeStatus: status, totalAmount: amount, tradeNo: p["trade_no"],
-            appID: p["app_id"], sellerID: p["seller_id"], notifyID: p["notify_id"], refundFee: p["refund_fee"], content: json)
+            appID: p["app_id"], sellerID: p["seller_id"], notifyID: p["notify_id"], refundFee: p["refund_fee"], outBizNo: p["out_biz_no"], content: json)
     }
 }

@@ -11,6 +11,8 @@ package struct PaymentEvidence: Sendable {
     package var notifyID: String?
     /// Present on refund notifies (`TRADE_SUCCESS` with `refund_fee`): never a second payment.
     package var refundFee: String?
+    /// On refund notifies: the refund request number (`out_request_no`) the notify is about.
+    package var outBizNo: String? = nil
     /// The notify's parameters (or the query response) as JSON, kept in `callback_content`.
     package var content: String
 }

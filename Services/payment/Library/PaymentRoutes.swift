@@ -16,6 +16,7 @@ struct PaymentRoutes: Sendable {
     let pages: PaymentPages
     let relay: OutboxRelay
     let timeoutMinutes: Int
+    let minPaySeconds: Int
 
     /// All public: the pages that show or start paying an order need the buyer's login; Alipay's
     /// notify and return carry Alipay's signature instead.
@@ -65,11 +66,19 @@ struct PaymentRoutes: Sendable {
         guard order.status == .unpaid else {
             return message("订单无法支付", "order \(orderSn) is not awaiting payment (status \(order.status.rawValue))", status: .conflict)
         }
+        let expiresAt: Date
+        switch PayWindow.decide(order: order, now: Date(), minimum: TimeInterval(minPaySeconds), fallbackMinutes: timeoutMinutes) {
+        case .open(let at): expiresAt = at
+        case .closingSoon(let deadline):
+            return message(
+                "订单即将关闭", "order \(orderSn) closes at \(AlipayTime.format(deadline)) (China time): too soon to start a payment",
+                status: .conflict)
+        }
         let payment = try await store.record(order: order, subject: "谷粒商城 订单 \(order.orderSn)")
         guard payment.status == .unpaid else {
-            return message("订单已支付", "order \(orderSn) is already paid", status: .conflict)
+            return message("订单无法支付", "order \(orderSn) is \(payment.status == .paid ? "already paid" : "closed")", status: .conflict)
         }
-        let params = try gateway.pagePayParameters(payment: payment, timeoutMinutes: timeoutMinutes)
+        let params = try gateway.pagePayParameters(payment: payment, expiresAt: expiresAt)
         let fields = params.sorted { $0.key < $1.key }.map { ["name": $0.key, "value": $0.value] }
         context.logger.info("payment.page_pay", metadata: ["payment.out_trade_no": "\(payment.outTradeNo)", "payment.amount": "\(payment.totalAmount.yuan)"])
         return ShopJSON.html(pages.render("alipay", ["gateway": gateway.gatewayURL, "fields": fields]))

@@ -10,7 +10,7 @@ import Signing
 /// - `ALIPAY_GATEWAY_URL` = `http://127.0.0.1:8888/alipay-sim/gateway.do`; the sandbox is
 ///   `https://openapi-sandbox.dl.alipaydev.com/gateway.do`, production `https://openapi.alipay.com/gateway.do`
 /// - `ALIPAY_SERVER_GATEWAY_URL` = `ALIPAY_GATEWAY_URL`: where payment itself calls Alipay (the
-///   trade query); set it when the browser and the service reach the gateway by different names
+///   trade query, close and refund); set it when the browser and the service reach the gateway by different names
 ///   (docker-compose: the browser uses 127.0.0.1:8888, payment uses the simulator's host name)
 /// - `ALIPAY_NOTIFY_URL` = `http://127.0.0.1:8888/pay/success`, `ALIPAY_RETURN_URL` =
 ///   `http://127.0.0.1:8888/pay/ok` (your tunnel's public URLs in real life)
@@ -18,7 +18,12 @@ import Signing
 ///   = `$GMALL_KEYS/merchant_private.pem`
 /// - `ALIPAY_PUBLIC_KEY` or `ALIPAY_PUBLIC_KEY_FILE` = `$GMALL_KEYS/alipay_public.pem`
 /// - `ALIPAY_SELLER_ID` (unset: not checked)
-/// - `ALIPAY_TIMEOUT_MINUTES` = 30 (the page-pay `time_expire`)
+/// - `ALIPAY_TIMEOUT_MINUTES` = 30 (the page-pay `time_expire` of an order oms gives no deadline
+///   for; every order written since refunds came has one: its close time)
+/// - `PAYMENT_MIN_PAY_SECONDS` = 60 (an order closing sooner than this is not sent to Alipay: the
+///   cashier page says it is about to close)
+/// - `PAYMENT_REFUND_RETRY_MS` = 5000 (the first wait before a refund is asked again; doubling up
+///   to 5 minutes while Alipay is unavailable or has not confirmed it)
 /// - `PAYMENT_QUERY_INTERVAL_SECONDS` = 60, `PAYMENT_QUERY_MIN_AGE_SECONDS` = 300 (active query of
 ///   payments unpaid past this age and younger than a day)
 /// - `GMALL_OMS_URL` = `http://127.0.0.1:19091` (oms's internal listener)
@@ -36,6 +41,8 @@ public struct PaymentServiceConfig: Sendable {
     public var alipayPublicKey: String
     public var sellerID: String?
     public var timeoutMinutes: Int
+    public var minPaySeconds: Int
+    public var refundRetry: Duration
     public var queryInterval: Duration
     public var queryMinAge: Duration
     public var omsURL: String
@@ -54,6 +61,8 @@ public struct PaymentServiceConfig: Sendable {
         alipayPublicKey = try env.secretOrFile("ALIPAY_PUBLIC_KEY", default: keys + "/alipay_public.pem")
         sellerID = env["ALIPAY_SELLER_ID"]
         timeoutMinutes = env.int("ALIPAY_TIMEOUT_MINUTES") ?? 30
+        minPaySeconds = env.int("PAYMENT_MIN_PAY_SECONDS") ?? 60
+        refundRetry = .milliseconds(max(10, env.int("PAYMENT_REFUND_RETRY_MS") ?? 5000))
         queryInterval = .seconds(env.int("PAYMENT_QUERY_INTERVAL_SECONDS") ?? 60)
         queryMinAge = .seconds(env.int("PAYMENT_QUERY_MIN_AGE_SECONDS") ?? 300)
         omsURL = env["GMALL_OMS_URL"] ?? "http://127.0.0.1:19091"

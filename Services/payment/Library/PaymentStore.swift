@@ -26,6 +26,9 @@ package protocol PaymentStore: Sendable {
         ask: @Sendable (PaymentRecord) async throws -> PaymentEvidence?
     ) async throws -> SettlementResult?
 
+    /// The payment's Alipay trade was closed unpaid (its order closed): the active query leaves it.
+    func markClosed(outTradeNo: String) async throws
+
     /// Ends a payment's turn in the active query, answered or not.
     func markQueried(outTradeNo: String) async throws
 }

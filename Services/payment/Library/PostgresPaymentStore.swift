@@ -60,6 +60,13 @@ package struct PostgresPaymentStore: PaymentStore {
         }
     }
 
+    package func markClosed(outTradeNo: String) async throws {
+        try await postgres.query("""
+            UPDATE payment_info SET payment_status = \(PaymentStatus.closed.rawValue)
+            WHERE out_trade_no = \(outTradeNo) AND payment_status = \(PaymentStatus.unpaid.rawValue)
+            """)
+    }
+
     package func markQueried(outTradeNo: String) async throws {
         try await postgres.query("UPDATE payment_info SET last_queried_at = now() WHERE out_trade_no = \(outTradeNo)")
     }
@@ -85,6 +92,14 @@ package struct PostgresPaymentStore: PaymentStore {
             throw refusal
         case .record(let what):
             return .recorded(what)
+        case .recordRefund(let outRequestNo, let refundFee):
+            if let outRequestNo,
+               try await PostgresRefundStore.confirmByNotify(outTradeNo: evidence.outTradeNo, outRequestNo: outRequestNo, refundFee: refundFee, on: connection) {
+                logger.info("payment.refund.confirmed", metadata: [
+                    "payment.out_trade_no": "\(evidence.outTradeNo)", "refund.out_request_no": "\(outRequestNo)", "refund.confirmed_by": "notify",
+                ])
+            }
+            return .recorded("refund")
         case .alreadyPaid(let otherTradeNo):
             if let otherTradeNo {
                 logger.error("payment.second_trade", metadata: [
@@ -96,7 +111,8 @@ package struct PostgresPaymentStore: PaymentStore {
             let updated = try await connection.query("""
                 UPDATE payment_info SET payment_status = \(PaymentStatus.paid.rawValue), trade_no = \(evidence.tradeNo),
                     callback_time = now(), callback_content = \(evidence.content)
-                WHERE out_trade_no = \(evidence.outTradeNo) AND payment_status = \(PaymentStatus.unpaid.rawValue)
+                WHERE out_trade_no = \(evidence.outTradeNo)
+                  AND payment_status IN (\(PaymentStatus.unpaid.rawValue), \(PaymentStatus.closed.rawValue))
                 """).affectedRows
             guard updated == 1 else { return .alreadyPaid }
             try await Outbox.enqueue(OrderPaid(orderSn: evidence.outTradeNo), route: Messaging.orderPay, on: connection)

@@ -10,7 +10,9 @@ package enum Settlement: Sendable, Equatable {
     /// Paid already: nothing changes. `otherTradeNo` is set when the evidence names another
     /// Alipay trade than the one recorded (a second payment for one order: an operator's case).
     case alreadyPaid(otherTradeNo: String?)
-    /// Recorded only: the buyer has not paid yet, the trade closed, or a refund notify (which
-    /// carries `TRADE_SUCCESS` too and is never a second payment).
+    /// Recorded only: the buyer has not paid yet, or the trade closed unpaid.
     case record(String)
+    /// A refund notify (`refund_fee` set; `TRADE_SUCCESS` after a partial refund, `TRADE_CLOSED`
+    /// after a full one): never a payment. It confirms the refund `outRequestNo` (`out_biz_no`).
+    case recordRefund(outRequestNo: String?, refundFee: Money?)
 }

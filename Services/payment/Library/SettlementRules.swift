@@ -24,11 +24,15 @@ package struct SettlementRules: Sendable {
         guard let amount = Money(evidence.totalAmount), amount == payment.totalAmount else {
             return .refuse(PaymentRefusal("total_amount \(evidence.totalAmount) differs from the recorded \(payment.totalAmount.yuan)"))
         }
+        if evidence.refundFee != nil, ["TRADE_SUCCESS", "TRADE_FINISHED", "TRADE_CLOSED"].contains(evidence.tradeStatus) {
+            return .recordRefund(outRequestNo: evidence.outBizNo, refundFee: evidence.refundFee.flatMap(Money.init))
+        }
         switch evidence.tradeStatus {
         case "TRADE_SUCCESS", "TRADE_FINISHED":
-            if evidence.refundFee != nil { return .record("refund") }
             switch payment.status {
-            case .unpaid:
+            // A trade we closed that Alipay says is paid: the money is real, so it is settled, and
+            // its closed order sends it back.
+            case .unpaid, .closed:
                 return .markPaid
             case .paid:
                 let other = evidence.tradeNo.flatMap { theirs in payment.tradeNo.flatMap { theirs != $0 ? theirs : nil } }

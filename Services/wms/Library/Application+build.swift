@@ -25,6 +25,7 @@ public func buildApplication(_ config: WareServiceConfig) async throws -> ShopAp
     let consumers = [
         infrastructure.consumer(for: Messaging.stockMinus, handler: warehouse.stockMinus),
         infrastructure.consumer(for: Messaging.stockUnlock, handler: warehouse.stockUnlock),
+        infrastructure.consumer(for: Messaging.stockReturn, handler: warehouse.stockReturn),
     ]
     return makeShopApplication(
         name: "wms", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter, services: consumers,

@@ -88,6 +88,35 @@ package struct Warehouse: Sendable {
         }
     }
 
+    /// `stock.return`: a refunded order's sold units go back to stock, once. A lock not sold yet
+    /// (its `stock.minus`, on another queue, still on the way) is retried until it is.
+    package func stockReturn(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
+        guard let m = try? delivery.decode(OrderRef.self), !m.orderSn.isEmpty else {
+            return .deadLetter(reason: "malformed stock.return payload")
+        }
+        return try await postgres.withTransaction { connection in
+            let returned = try await connection.query("""
+                UPDATE wms_stock_lock SET status = \(StockLockStatus.returned.rawValue), updated_at = now()
+                WHERE order_sn = \(m.orderSn) AND status = \(StockLockStatus.used.rawValue)
+                RETURNING sku_id, ware_id, count
+                """).rows
+            for line in returned {
+                try await connection.query("""
+                    UPDATE wms_ware_sku SET stock = stock + \(try line.decode("count", as: Int.self)),
+                        sales = sales - \(try line.decode("count", as: Int.self))
+                    WHERE sku_id = \(try line.decode("sku_id", as: Int64.self)) AND ware_id = \(try line.decode("ware_id", as: Int64.self))
+                    """)
+            }
+            if !returned.isEmpty {
+                logger.info("stock.returned", metadata: ["order.sn": "\(m.orderSn)"])
+                return .ack
+            }
+            let statuses = try await connection.query("SELECT DISTINCT status FROM wms_stock_lock WHERE order_sn = \(m.orderSn)").rows.map { try $0.decode("status", as: Int.self) }
+            if statuses.contains(StockLockStatus.returned.rawValue) { return .ack }  // a repeat
+            return .retry(reason: "the stock of order \(m.orderSn) is not sold yet")
+        }
+    }
+
     /// `stock.unlock`: a closed order's locks are released, once. A flash-sale lock goes back to
     /// its reservation while the session still runs, else to free stock.
     package func stockUnlock(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {

@@ -13,6 +13,9 @@ import Signing
 final class NotifyDispatcher: Service, Sendable {
     struct Job: Sendable {
         let outTradeNo: String
+        /// The refund this notify reports (its out_request_no); nil for the payment notify.
+        /// Attempts are counted on the refund, so the two deliveries never mix.
+        var outRequestNo: String? = nil
         let url: String
         let body: String
     }
@@ -60,8 +63,10 @@ final class NotifyDispatcher: Service, Sendable {
                 answer = "error: \(error)"
             }
             let delivered = answer == "success"
-            await book.attempted(job.outTradeNo, delivered: delivered)
-            logger.info("simulator.notify.attempt", metadata: ["alipay.out_trade_no": "\(job.outTradeNo)", "answer": "\(answer.prefix(80))"])
+            await book.attempted(job.outTradeNo, refund: job.outRequestNo, delivered: delivered)
+            var metadata: Logger.Metadata = ["alipay.out_trade_no": "\(job.outTradeNo)", "answer": "\(answer.prefix(80))"]
+            if let outRequestNo = job.outRequestNo { metadata["alipay.out_request_no"] = "\(outRequestNo)" }
+            logger.info("simulator.notify.attempt", metadata: metadata)
             if delivered { return }
         }
     }

@@ -1,0 +1,115 @@
+import AMQP
+import Alipay
+import Contracts
+import Foundation
+import Logging
+import ServiceKit
+import ServiceLifecycle
+
+/// Drives every refund to a final state without an operator. `payment.refund` records the
+/// request (`requested`); `run` then sends `alipay.trade.refund` and confirms it with
+/// `alipay.trade.fastpay.refund.query`, each under the refund's row lock (so several instances
+/// never send one refund at once), trying again after a growing wait while Alipay is busy or
+/// unreachable (`RefundProgress`). A verified refund notify confirms it too (`PaymentStore.settle`).
+/// A `Service`.
+package final class RefundJob: Service, Sendable {
+    let store: any RefundStore
+    let gateway: AlipayGateway
+    let base: Duration
+    let logger: Logger
+    private let signal: AsyncStream<Void>
+    private let trigger: AsyncStream<Void>.Continuation
+
+    package init(store: any RefundStore, gateway: AlipayGateway, base: Duration, logger: Logger) {
+        self.store = store
+        self.gateway = gateway
+        self.base = base
+        self.logger = logger
+        (signal, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks the job to look now (a refund was just recorded).
+    package func wake() { trigger.yield() }
+
+    /// `payment.refund`: records the refund of an order's payment, once per order.
+    package func requested(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
+        guard let m = try? delivery.decode(RefundRequest.self), (try? Input.orderNumber(m.orderSn)) != nil, m.amount.amount > 0,
+              m.amount.rounded(scale: 2) == m.amount
+        else { return .deadLetter(reason: "malformed payment.refund payload") }
+        guard let outRequestNo = RefundRecord.requestNumber(orderSn: m.orderSn) else {
+            return .deadLetter(reason: "order number \(m.orderSn) too long for an Alipay refund request number")
+        }
+        switch try await store.record(outTradeNo: m.orderSn, outRequestNo: outRequestNo, amount: m.amount, reason: m.reason) {
+        case .recorded:
+            logger.info("payment.refund.recorded", metadata: [
+                "payment.out_trade_no": "\(m.orderSn)", "refund.out_request_no": "\(outRequestNo)", "refund.amount": "\(m.amount.yuan)",
+                "refund.reason": "\(m.reason.rawValue)",
+            ])
+            wake()
+            return .ack
+        case .repeated:
+            return .ack
+        case .notPaid:
+            // The order was paid (oms says so): the payment's settlement is on its way.
+            return .retry(reason: "no paid payment for order \(m.orderSn) yet")
+        }
+    }
+
+    package func run() async throws {
+        let ticker = Task { [trigger, base] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: min(base, .seconds(5)))
+                trigger.yield()
+            }
+        }
+        defer { ticker.cancel() }
+        for await _ in signal.cancelOnGracefulShutdown() {
+            do {
+                try await sweep()
+            } catch {
+                logger.warning("payment.refund.sweep_failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// One pass over the refunds that are due.
+    package func sweep() async throws {
+        for id in try await store.due(limit: 50) where !Task.isShuttingDownGracefully {
+            do {
+                _ = try await store.advance(id: id) { refund in try await self.step(refund) }
+            } catch {
+                logger.warning("payment.refund.step_failed", metadata: ["refund.id": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// One call to Alipay for `refund`, as its state asks, and the step it leads to.
+    func step(_ refund: RefundRecord) async throws -> RefundStep {
+        let answer: RefundAnswer
+        do {
+            switch refund.state {
+            case .requested:
+                answer = RefundAnswer(refundCall: try await gateway.refund(
+                    outTradeNo: refund.outTradeNo, amount: refund.amount, outRequestNo: refund.outRequestNo, reason: refund.reason))
+            case .sent:
+                answer = RefundAnswer(queryCall: try await gateway.queryRefund(outTradeNo: refund.outTradeNo, outRequestNo: refund.outRequestNo))
+            case .confirmed, .refused:
+                return RefundStep(state: refund.state, retryAfter: nil, error: refund.lastError)
+            }
+        } catch let unavailable as AlipayUnavailable {
+            answer = .unavailable(unavailable.description)
+        }
+        let step = RefundProgress.next(refund, answer, base: base)
+        let metadata: Logger.Metadata = [
+            "payment.out_trade_no": "\(refund.outTradeNo)", "refund.out_request_no": "\(refund.outRequestNo)",
+            "refund.state": "\(step.state)", "refund.attempts": "\(refund.attempts + 1)", "error.message": "\(step.error ?? "-")",
+        ]
+        switch step.state {
+        case .confirmed: logger.info("payment.refund.confirmed", metadata: metadata)
+        case .refused: logger.error("payment.refund.refused", metadata: metadata)
+        case .requested, .sent:
+            if refund.attempts + 1 >= 10 { logger.error("payment.refund.still_pending", metadata: metadata) }
+        }
+        return step
+    }
+}
