@@ -8,4 +8,6 @@ package enum OrderCode {
     package static let expired = 4094
     /// Only a paid (not yet shipped) order can be refunded.
     package static let notRefundable = 4095
+    /// Only an unpaid order can be closed.
+    package static let notClosable = 4096
 }

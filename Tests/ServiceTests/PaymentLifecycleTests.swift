@@ -127,6 +127,31 @@ struct PaymentLifecycleTests {
         #expect(try await PaymentState.of(orderSn).status == PaymentStatus.closed.rawValue)
     }
 
+    @Test("an operator closes an unpaid order now, as its timer would; a paid order is not closed (409)")
+    func operatorClose() async throws {
+        let (orderSn, sku, member) = try await lockedOrder()
+        try await openCashier(orderSn: orderSn, buyer: member)
+        func close(_ sn: String) async throws -> HTTP.Reply {
+            try await HTTP.send(
+                TestCluster.omsInternal + "/oms/admin/orders/\(sn)/close", method: .POST, headers: [("X-Admin-Token", TestCluster.adminToken)], body: nil)
+        }
+        #expect(try await close(orderSn).status == .ok)
+        #expect(try await close(orderSn).status == .ok)
+        let closed = try await eventually { try await SimulatorTrade.of(orderSn)?.status == "TRADE_CLOSED" }
+        #expect(closed)
+        let released = try await eventually { try await SkuState.of(sku).locked == 0 }
+        #expect(released)
+        let (paidSn, paidSku, paidMember) = try await lockedOrder()
+        try await openCashier(orderSn: paidSn, buyer: paidMember)
+        #expect(try await payAtCashier(orderSn: paidSn).status == .found)
+        let paid = try await eventually { try await orderStatus(paidSn) == OrderStatus.paid.rawValue }
+        #expect(paid)
+        #expect(try await close(paidSn).status == .conflict)
+        #expect(try await close("N0000000000000000001").status == .notFound)
+        #expect(try await orderStatus(paidSn) == OrderStatus.paid.rawValue)
+        _ = paidSku
+    }
+
     @Test("a close with no cashier ever opened touches nothing at Alipay")
     func closeWithoutCashier() async throws {
         let (orderSn, _, _) = try await lockedOrder()

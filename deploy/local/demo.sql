@@ -1,4 +1,7 @@
--- Demo data for the local cluster (psql -v ON_ERROR_STOP=1 -f, per database; safe to re-run).
+-- Seed data for the local cluster (psql -v ON_ERROR_STOP=1 -f, per database; safe to re-run): three
+-- fixed orders to open pay.html on right away (README), their stock and locks, two members.
+-- deploy/local/demo makes its own orders the way a shop does: a flash sale, and oms's checkout
+-- API (POST /oms/orders).
 \if :{?oms}
 INSERT INTO oms_order (order_sn, member_id, status, total_amount, pay_amount, integration, growth, source_type)
 VALUES ('202611250000000001', 1001, 0, 1999.9000, 1999.9000, 1999, 1999, 0),

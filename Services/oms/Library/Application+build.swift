@@ -30,13 +30,13 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
     let wms = WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "oms", callee: "wms", key: config.shared.serviceKey))
     let publicRouter = Router.shop()
     let internalRouter = Router.shop()
+    let handlers = OrderMessageHandlers(postgres: infrastructure.postgres, relay: relay, logger: logger)
     let routes = OrderRoutes(
-        orders: orders,
+        orders: orders, handlers: handlers,
         checkout: Checkout(postgres: infrastructure.postgres, wms: wms, relay: relay, closeAfterSeconds: config.closeAfterSeconds, logger: logger),
         refunds: OperatorRefunds(postgres: infrastructure.postgres, relay: relay, logger: logger))
     routes.register(public: publicRouter, buyers: buyers)
     routes.register(internal: internalRouter, serviceKey: config.shared.serviceKey, adminToken: config.shared.adminToken)
-    let handlers = OrderMessageHandlers(postgres: infrastructure.postgres, relay: relay, logger: logger)
     let ledger = PointsLedger(postgres: points)
     let flashSale = FlashSaleOrders(
         postgres: infrastructure.postgres, redis: infrastructure.redis, relay: relay, wms: wms,

@@ -68,18 +68,27 @@ package struct OrderMessageHandlers: Sendable {
         guard let message = try? delivery.decode(OrderRef.self), !message.orderSn.isEmpty else {
             return .deadLetter(reason: "malformed order.close payload")
         }
+        _ = try await close(orderSn: message.orderSn)
+        return .ack
+    }
+
+    /// Closes an unpaid order now (its timer, or an operator): unpaid → closed, then
+    /// stock.unlock, trade.close and, for a flash-sale order, sec.release. True if it closed now;
+    /// an order in any other status (or none) is left as it is.
+    package func close(orderSn: String) async throws -> Bool {
+        let message = OrderRef(orderSn: orderSn)
         let move = OrderLifecycle.move(.paymentTimedOut)
-        try await postgres.withTransaction { connection in
+        let closed: Bool = try await postgres.withTransaction { connection in
             // A checkout still locking when its timer fires was given up after its stock was
             // locked: release the lock. Taking the checkout's row lock first also waits for a
             // checkout writing its order right now, so the UPDATE below sees that order.
-            if try await Checkout.abandon(orderSn: message.orderSn, on: connection) { return }
+            if try await Checkout.abandon(orderSn: message.orderSn, on: connection) { return false }
             guard let row = try await connection.query("""
                 UPDATE oms_order SET status = \(move.to.rawValue), close_time = now(), modify_time = now()
                 WHERE order_sn = \(message.orderSn) AND status = \(move.from.rawValue)
                 RETURNING member_id, source_type, session_id
                 """).first
-            else { return }  // OrderLifecycle.missed(.paymentTimedOut, …) is always .nothing
+            else { return false }  // OrderLifecycle.missed(.paymentTimedOut, …) is always .nothing
             try await Outbox.enqueue(OrderRef(orderSn: message.orderSn), route: Messaging.stockUnlock, on: connection)
             // Alipay's trade (if the buyer opened the cashier) closes too: nobody pays for it now.
             try await Outbox.enqueue(OrderRef(orderSn: message.orderSn), route: Messaging.tradeClose, on: connection)
@@ -96,8 +105,9 @@ package struct OrderMessageHandlers: Sendable {
                 }
             }
             logger.info("order.closed", metadata: ["order.sn": "\(message.orderSn)"])
+            return true
         }
-        relay.wake()
-        return .ack
+        if closed { relay.wake() }
+        return closed
     }
 }

@@ -3,9 +3,10 @@ import Hummingbird
 import ServiceKit
 
 /// oms's HTTP side: a buyer's own order on the public listener. Internal: the order lookup
-/// payment makes and the checkout API (service tokens), an operator's refund (admin token).
+/// payment makes and the checkout API (service tokens), an operator's close and refund (admin token).
 struct OrderRoutes: Sendable {
     let orders: any OrderStore
+    let handlers: OrderMessageHandlers
     let checkout: Checkout
     let refunds: OperatorRefunds
 
@@ -18,8 +19,9 @@ struct OrderRoutes: Sendable {
             .get("/oms/order/token/:orderSn", use: anyOrder)
         router.group().add(middleware: ServiceAuthMiddleware(service: "oms", key: serviceKey, callers: ["checkout"]))
             .post("/oms/orders", use: placeOrder)
-        router.group("/oms/admin").add(middleware: AdminAuthMiddleware(token: adminToken))
-            .post("orders/:orderSn/refund", use: refundOrder)
+        let admin = router.group("/oms/admin").add(middleware: AdminAuthMiddleware(token: adminToken))
+        admin.post("orders/:orderSn/refund", use: refundOrder)
+        admin.post("orders/:orderSn/close", use: closeOrder)
     }
 
     /// `POST /oms/orders` (internal, caller `checkout`): a normal order from a checkout, idempotent
@@ -38,6 +40,20 @@ struct OrderRoutes: Sendable {
         case .expired:
             throw ShopError(status: .conflict, code: OrderCode.expired, message: "this checkout expired before its order was written")
         }
+    }
+
+    /// `POST /oms/admin/orders/{orderSn}/close` (internal, admin token): an unpaid order closed now,
+    /// exactly as its timer would (stock released, Alipay trade closed); again: the same answer.
+    /// 404 for no such order, 409 for an order past unpaid.
+    @Sendable func closeOrder(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let orderSn = try context.parameters.require("orderSn")
+        try Input.orderNumber(orderSn)
+        _ = try await handlers.close(orderSn: orderSn)
+        guard let order = try await orders.find(orderSn: orderSn) else { throw ShopError.notFound("order not found") }
+        guard order.status == .closed else {
+            throw ShopError(status: .conflict, code: OrderCode.notClosable, message: "only an unpaid order can be closed (status \(order.status.rawValue))")
+        }
+        return try ShopJSON.response(ResponseVo.ok(order))
     }
 
     /// `POST /oms/admin/orders/{orderSn}/refund` (internal, admin token): a paid order refunded in
