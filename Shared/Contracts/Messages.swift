@@ -16,8 +16,9 @@ package struct StockMinus: OrderMessage, Equatable {
     package init(orderSn: String) { self.orderSn = orderSn }
 }
 
-/// `bound.plus`: credit a member's points for a paid order (idempotent on orderSn).
-package struct BoundPlus: OrderMessage, Equatable {
+/// `bound.plus` / `bound.minus`: the points an order earned, credited to its member when it is
+/// paid and taken back when it is refunded (each once per order).
+package struct OrderPoints: OrderMessage, Equatable {
     package var orderSn: String
     package var userId: Int64
     package var integration: Int64
@@ -94,19 +95,5 @@ package struct RefundRequest: OrderMessage, Equatable {
         self.orderSn = orderSn
         self.amount = amount
         self.reason = reason
-    }
-}
-
-/// `bound.minus`: take back the points a refunded order earned (idempotent on orderSn).
-package struct BoundMinus: OrderMessage, Equatable {
-    package var orderSn: String
-    package var userId: Int64
-    package var integration: Int64
-    package var growth: Int64
-    package init(orderSn: String, userId: Int64, integration: Int64, growth: Int64) {
-        self.orderSn = orderSn
-        self.userId = userId
-        self.integration = integration
-        self.growth = growth
     }
 }

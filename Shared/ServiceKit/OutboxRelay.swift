@@ -13,38 +13,27 @@ import ServiceLifecycle
 package final class OutboxRelay: Service, Sendable {
     private let postgres: PostgresPool
     private let publisher: AMQPPublisher
-    private let interval: Duration
     private let logger: Logger
-    private let signal: AsyncStream<Void>
-    private let trigger: AsyncStream<Void>.Continuation
+    private let wakeups: Wakeups
 
     package init(postgres: PostgresPool, publisher: AMQPPublisher, interval: Duration = .milliseconds(200), logger: Logger) {
         self.postgres = postgres
         self.publisher = publisher
-        self.interval = interval
         self.logger = logger
-        (signal, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        wakeups = Wakeups(every: interval)
     }
 
     /// Asks the relay to look at the outbox now (after a commit that enqueued something).
-    package func wake() { trigger.yield() }
+    package func wake() { wakeups.wake() }
 
     package func run() async throws {
-        let ticker = Task { [trigger, interval] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                trigger.yield()
-            }
-        }
-        defer { ticker.cancel() }
-        for await _ in signal.cancelOnGracefulShutdown() {
+        await wakeups.run {
             do {
                 while try await relayBatch() > 0 {}
             } catch {
                 logger.warning("outbox.relay.failed", metadata: ["error": "\(error)"])
             }
         }
-        trigger.finish()
     }
 
     /// Publishes up to 100 rows; returns how many were sent.

@@ -103,7 +103,7 @@ struct OrderFlowTests {
         #expect(done)
         // the duplicates of bound.plus and stock.minus the duplicates could cause
         for _ in 0..<5 {
-            try await publish(BoundPlus(orderSn: orderSn, userId: member, integration: 20, growth: 30), route: Messaging.boundPlus)
+            try await publish(OrderPoints(orderSn: orderSn, userId: member, integration: 20, growth: 30), route: Messaging.boundPlus)
             try await publish(StockMinus(orderSn: orderSn), route: Messaging.stockMinus)
             try await publish(OrderRef(orderSn: orderSn), route: Messaging.stockUnlock)
         }

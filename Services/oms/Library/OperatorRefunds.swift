@@ -31,17 +31,14 @@ package struct OperatorRefunds: Sendable {
                 let amount = Money(try row.decode("pay_amount", as: Decimal.self))
                 try await Outbox.enqueue(RefundRequest(orderSn: orderSn, amount: amount, reason: .operatorRefund), route: Messaging.paymentRefund, on: connection)
                 try await Outbox.enqueue(
-                    BoundMinus(orderSn: orderSn, userId: try row.decode("member_id"), integration: try row.decode("integration"), growth: try row.decode("growth")),
+                    OrderPoints(orderSn: orderSn, userId: try row.decode("member_id"), integration: try row.decode("integration"), growth: try row.decode("growth")),
                     route: Messaging.boundMinus, on: connection)
                 try await Outbox.enqueue(OrderRef(orderSn: orderSn), route: Messaging.stockReturn, on: connection)
                 logger.info("order.refunded", metadata: ["order.sn": "\(orderSn)", "refund.amount": "\(amount.yuan)"])
                 return OrderRefund(orderSn: orderSn, status: move.to, amount: amount, refundedAt: try row.decode("refund_time"))
             }
             let current = try await connection.query("SELECT status, pay_amount, refund_time FROM oms_order WHERE order_sn = \(orderSn)").first
-            let status = try current.map { row in
-                guard let status = OrderStatus(rawValue: try row.decode("status", as: Int.self)) else { throw PostgresError.decoding("unknown order status") }
-                return status
-            }
+            let status = try current?.orderStatus()
             switch OrderLifecycle.missed(.refundedByOperator, status: status) {
             case .alreadyDone:
                 guard let current, let at = try current.decodeIfPresent("refund_time", as: Date.self) else {

@@ -36,15 +36,12 @@ package struct OrderMessageHandlers: Sendable {
                 try await Outbox.enqueue(
                     StockMinus(orderSn: message.orderSn), route: Messaging.stockMinus, on: connection)
                 try await Outbox.enqueue(
-                    BoundPlus(orderSn: message.orderSn, userId: try row.decode("member_id"), integration: try row.decode("integration"), growth: try row.decode("growth")),
+                    OrderPoints(orderSn: message.orderSn, userId: try row.decode("member_id"), integration: try row.decode("integration"), growth: try row.decode("growth")),
                     route: Messaging.boundPlus, on: connection)
                 return .ack
             }
             let current = try await connection.query("SELECT status, pay_amount FROM oms_order WHERE order_sn = \(message.orderSn)").first
-            let status = try current.map { row in
-                guard let status = OrderStatus(rawValue: try row.decode("status", as: Int.self)) else { throw PostgresError.decoding("unknown order status") }
-                return status
-            }
+            let status = try current?.orderStatus()
             switch OrderLifecycle.missed(.paid, status: status) {
             case .notYetThere:
                 return .retry(reason: "order \(message.orderSn) does not exist")

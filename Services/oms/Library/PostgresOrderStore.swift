@@ -28,9 +28,7 @@ package struct PostgresOrderStore: OrderStore {
                     skuId: try item.decode("sku_id"), skuName: try item.decode("sku_name"),
                     skuPrice: Money(try item.decode("sku_price", as: Decimal.self)), skuQuantity: try item.decode("sku_quantity"))
             }
-            guard let status = OrderStatus(rawValue: try row.decode("status")) else {
-                throw PostgresError.decoding("unknown order status")
-            }
+            let status = try row.orderStatus()
             return OrderEntity(
                 id: id, orderSn: try row.decode("order_sn"), userId: try row.decode("member_id"), status: status,
                 totalAmount: Money(try row.decode("total_amount", as: Decimal.self)),

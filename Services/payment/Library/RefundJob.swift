@@ -17,19 +17,19 @@ package final class RefundJob: Service, Sendable {
     let gateway: AlipayGateway
     let base: Duration
     let logger: Logger
-    private let signal: AsyncStream<Void>
-    private let trigger: AsyncStream<Void>.Continuation
+    private let wakeups: Wakeups
 
     package init(store: any RefundStore, gateway: AlipayGateway, base: Duration, logger: Logger) {
         self.store = store
         self.gateway = gateway
         self.base = base
         self.logger = logger
-        (signal, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        // Refunds come due `base` after a try at the soonest: looking more often finds nothing.
+        wakeups = Wakeups(every: min(base, .seconds(5)))
     }
 
     /// Asks the job to look now (a refund was just recorded).
-    package func wake() { trigger.yield() }
+    package func wake() { wakeups.wake() }
 
     /// `payment.refund`: records the refund of an order's payment, once per order.
     package func requested(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
@@ -56,14 +56,7 @@ package final class RefundJob: Service, Sendable {
     }
 
     package func run() async throws {
-        let ticker = Task { [trigger, base] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: min(base, .seconds(5)))
-                trigger.yield()
-            }
-        }
-        defer { ticker.cancel() }
-        for await _ in signal.cancelOnGracefulShutdown() {
+        await wakeups.run {
             do {
                 try await sweep()
             } catch {

@@ -63,20 +63,9 @@ package struct Warehouse: Sendable {
             return .deadLetter(reason: "malformed stock.minus payload")
         }
         return try await postgres.withTransaction { connection in
-            let used = try await connection.query("""
-                UPDATE wms_stock_lock SET status = \(StockLockStatus.used.rawValue), updated_at = now()
-                WHERE order_sn = \(m.orderSn) AND status = \(StockLockStatus.locked.rawValue)
-                RETURNING sku_id, ware_id, count
-                """).rows
-            for line in used {
-                try await connection.query("""
-                    UPDATE wms_ware_sku SET stock = stock - \(try line.decode("count", as: Int.self)),
-                        stock_locked = stock_locked - \(try line.decode("count", as: Int.self)),
-                        sales = sales + \(try line.decode("count", as: Int.self))
-                    WHERE sku_id = \(try line.decode("sku_id", as: Int64.self)) AND ware_id = \(try line.decode("ware_id", as: Int64.self))
-                    """)
-            }
-            if !used.isEmpty { return .ack }
+            // Sold: out of stock and out of the locked units, into sales.
+            let used = try await Self.move(orderSn: m.orderSn, from: .locked, to: .used, stock: -1, locked: -1, sales: 1, on: connection)
+            if used > 0 { return .ack }
             let statuses = try await connection.query("SELECT DISTINCT status FROM wms_stock_lock WHERE order_sn = \(m.orderSn)").rows.map { try $0.decode("status", as: Int.self) }
             if statuses.isEmpty { return .retry(reason: "no stock lock for order \(m.orderSn)") }
             if statuses.contains(StockLockStatus.released.rawValue) {
@@ -95,19 +84,9 @@ package struct Warehouse: Sendable {
             return .deadLetter(reason: "malformed stock.return payload")
         }
         return try await postgres.withTransaction { connection in
-            let returned = try await connection.query("""
-                UPDATE wms_stock_lock SET status = \(StockLockStatus.returned.rawValue), updated_at = now()
-                WHERE order_sn = \(m.orderSn) AND status = \(StockLockStatus.used.rawValue)
-                RETURNING sku_id, ware_id, count
-                """).rows
-            for line in returned {
-                try await connection.query("""
-                    UPDATE wms_ware_sku SET stock = stock + \(try line.decode("count", as: Int.self)),
-                        sales = sales - \(try line.decode("count", as: Int.self))
-                    WHERE sku_id = \(try line.decode("sku_id", as: Int64.self)) AND ware_id = \(try line.decode("ware_id", as: Int64.self))
-                    """)
-            }
-            if !returned.isEmpty {
+            // Back on the shelf: into stock, out of sales.
+            let returned = try await Self.move(orderSn: m.orderSn, from: .used, to: .returned, stock: 1, locked: 0, sales: -1, on: connection)
+            if returned > 0 {
                 logger.info("stock.returned", metadata: ["order.sn": "\(m.orderSn)"])
                 return .ack
             }
@@ -115,6 +94,27 @@ package struct Warehouse: Sendable {
             if statuses.contains(StockLockStatus.returned.rawValue) { return .ack }  // a repeat
             return .retry(reason: "the stock of order \(m.orderSn) is not sold yet")
         }
+    }
+
+    /// Moves the order's locks in status `from` to `to` and each line's units on its sku row by
+    /// the given signs (stock, stock_locked, sales); returns how many lines moved.
+    private static func move(
+        orderSn: String, from: StockLockStatus, to: StockLockStatus, stock: Int, locked: Int, sales: Int, on connection: PostgresConnection
+    ) async throws -> Int {
+        let lines = try await connection.query("""
+            UPDATE wms_stock_lock SET status = \(to.rawValue), updated_at = now()
+            WHERE order_sn = \(orderSn) AND status = \(from.rawValue)
+            RETURNING sku_id, ware_id, count
+            """).rows
+        for line in lines {
+            let count: Int = try line.decode("count")
+            try await connection.query("""
+                UPDATE wms_ware_sku SET stock = stock + \(stock * count), stock_locked = stock_locked + \(locked * count),
+                    sales = sales + \(sales * count)
+                WHERE sku_id = \(try line.decode("sku_id", as: Int64.self)) AND ware_id = \(try line.decode("ware_id", as: Int64.self))
+                """)
+        }
+        return lines.count
     }
 
     /// `stock.unlock`: a closed order's locks are released, once. A flash-sale lock goes back to
