@@ -78,7 +78,9 @@ func lockCount(_ orderSn: String) async throws -> Int {
     try await Databases.count("SELECT count(*) FROM wms_stock_lock WHERE order_sn = \(orderSn)", in: Databases.wms)
 }
 
-@Suite("Payment lifecycle: trades close with their order, money for a closed order goes back by itself, operator refunds, checkout")
+// Serialized: the simulator's injected failures (`/alipay-sim/admin/fail`) hit the next calls of a
+// method whoever makes them, so no other refund may run beside the test that injects them.
+@Suite("Payment lifecycle: trades close with their order, money for a closed order goes back by itself, operator refunds, checkout", .serialized)
 struct PaymentLifecycleTests {
     init() async throws { try await TestCluster.shared.start() }
 
