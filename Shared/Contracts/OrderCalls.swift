@@ -55,6 +55,8 @@ package struct CheckoutOrderRequest: Codable, Sendable, Equatable {
             total = total + line.price * line.quantity
         }
         guard totalAmount == total else { throw InputError("totalAmount \(totalAmount.yuan) is not the sum of the lines, \(total.yuan)") }
+        // Alipay's ceiling for one trade: an order above it could never be paid, only hold stock.
+        guard totalAmount.amount <= 100_000_000 else { throw InputError("totalAmount must be at most 100000000.00 yuan (Alipay's limit for one trade)") }
         guard payAmount == totalAmount else { throw InputError("payAmount \(payAmount.yuan) must equal totalAmount \(totalAmount.yuan)") }
     }
 }

@@ -164,7 +164,7 @@ struct DecisionTests {
     @Test("a token seen before: the same request resumes or answers what it came to; another request is refused")
     func checkoutResume() {
         #expect(Checkout.resume(orderSn: "N1", state: .locking, storedRequest: "a", request: "a") == .lock(orderSn: "N1"))
-        #expect(Checkout.resume(orderSn: "N1", state: .placed, storedRequest: "a", request: "a") == .lock(orderSn: "N1"))
+        #expect(Checkout.resume(orderSn: "N1", state: .placed, storedRequest: "a", request: "a") == .answer(.placed(orderSn: "N1")))
         #expect(Checkout.resume(orderSn: "N1", state: .refused, storedRequest: "a", request: "a") == .answer(.shortage))
         #expect(Checkout.resume(orderSn: "N1", state: .abandoned, storedRequest: "a", request: "a") == .answer(.expired))
         for state in [Checkout.State.locking, .placed, .refused, .abandoned] {
@@ -206,10 +206,10 @@ struct DecisionTests {
         #expect(PayWindow.decide(order: order, now: now, minimum: 60, fallbackMinutes: 30) == .open(expiresAt: now.addingTimeInterval(1700)))
     }
 
-    @Test("a close answer: closed or never created is done, not waiting for payment is asked about, the rest retried")
+    @Test("a close answer: closed is done, not yet created is left to the active query, not waiting for payment is asked about, the rest retried")
     func tradeCloseAnswers() {
         #expect(TradeCloseStep(AlipayAnswer(code: "10000")) == .closed)
-        #expect(TradeCloseStep(AlipayAnswer(code: "40004", subCode: "ACQ.TRADE_NOT_EXIST")) == .closed)
+        #expect(TradeCloseStep(AlipayAnswer(code: "40004", subCode: "ACQ.TRADE_NOT_EXIST")) == .notOpened)
         #expect(TradeCloseStep(AlipayAnswer(code: "40004", subCode: "ACQ.TRADE_STATUS_ERROR")) == .askStatus)
         #expect(TradeCloseStep(AlipayAnswer(code: "20000", subCode: "isp.unknow-error")) == .retry("20000 isp.unknow-error"))
         #expect(TradeCloseStep(AlipayAnswer(code: "40004", subCode: "ACQ.SYSTEM_ERROR")) == .retry("40004 ACQ.SYSTEM_ERROR"))
@@ -228,8 +228,15 @@ struct DecisionTests {
         #expect(RefundProgress.next(Self.refund(.sent), .found(amount: Money("88.80"), status: nil), base: base).state == .confirmed)
         #expect(RefundProgress.next(Self.refund(.sent), .found(amount: Money("1.00"), status: nil), base: base).state == .refused)
         #expect(RefundProgress.next(Self.refund(.sent), .notFound, base: base).state == .requested)
-        let refused = RefundProgress.next(Self.refund(.requested), .refused(subCode: "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", message: "退款金额超限"), base: base)
-        #expect(refused.state == .refused && refused.retryAfter == nil && refused.error?.contains("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL") == true)
+        // A refusal is believed only once the query finds no refund (a retried request for a refund
+        // that did happen is refused too).
+        let refusing = RefundProgress.next(Self.refund(.requested), .refused(subCode: "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", message: "退款金额超限"), base: base)
+        #expect(refusing.state == .sent && refusing.retryAfter == base)
+        let checked = RefundRecord(
+            id: 1, outTradeNo: "N1", outRequestNo: "RFN1", amount: Money("88.80")!, reason: "closedOrder", state: .sent, attempts: 1, lastError: refusing.error)
+        let refused = RefundProgress.next(checked, .notFound, base: base)
+        #expect(refused.state == .refused && refused.retryAfter == nil && refused.error == "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL 退款金额超限")
+        #expect(RefundProgress.next(checked, .found(amount: Money("88.80"), status: "REFUND_SUCCESS"), base: base).state == .confirmed)
         for state in [RefundState.requested, .sent] {
             let busy = RefundProgress.next(Self.refund(state, attempts: 3), .unavailable("20000"), base: base)
             #expect(busy.state == state && busy.retryAfter == .seconds(8))
@@ -242,6 +249,7 @@ struct DecisionTests {
         #expect(RefundAnswer(refundCall: AlipayAnswer(code: "40004", subCode: "ACQ.TRADE_STATUS_ERROR", subMessage: "交易状态不合法"))
             == .refused(subCode: "ACQ.TRADE_STATUS_ERROR", message: "交易状态不合法"))
         #expect(RefundAnswer(refundCall: AlipayAnswer(code: "40004", subCode: "ACQ.SYSTEM_ERROR")) == .unavailable("40004 ACQ.SYSTEM_ERROR"))
+        #expect(RefundAnswer(refundCall: AlipayAnswer(code: "40004", subCode: "ACQ.SELLER_BALANCE_NOT_ENOUGH")) == .unavailable("40004 ACQ.SELLER_BALANCE_NOT_ENOUGH"))
         #expect(RefundAnswer(refundCall: AlipayAnswer(code: "20000", subCode: "isp.unknow-error")) == .unavailable("20000 isp.unknow-error"))
         #expect(RefundAnswer(queryCall: AlipayAnswer(code: "10000", fields: ["refund_amount": "88.80", "refund_status": "REFUND_SUCCESS"]))
             == .found(amount: Money("88.80"), status: "REFUND_SUCCESS"))

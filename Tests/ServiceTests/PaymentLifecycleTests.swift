@@ -269,6 +269,24 @@ struct PaymentLifecycleTests {
         #expect(try await SimulatorTrade.of(orderSn)?.refunds.count == 1)
     }
 
+    @Test("a refunded flash-sale order still counts as its win's lock: the session's reservation is released at the end")
+    func refundedWinKeepsReservationReleasable() async throws {
+        let sku = try await newSku(stock: 10)
+        let key = "test-refund-\(UUID().uuidString.prefix(8))"
+        #expect(try await wmsCall("/wms/reservations", #"{"key":"\#(key)","skuId":\#(sku),"count":3}"#, caller: "seckill").status == .ok)
+        let orderSn = "T" + String(Int.random(in: 1_000_000_000...9_999_999_999))
+        #expect(try await wmsCall("/wms/lock", #"{"orderSn":"\#(orderSn)","items":[{"skuId":\#(sku),"count":1}],"reservationKey":"\#(key)"}"#).status == .ok)
+        try await publish(StockMinus(orderSn: orderSn), route: Messaging.stockMinus)
+        let sold = try await eventually { try await SkuState.of(sku).sales == 1 }
+        #expect(sold)
+        try await publish(OrderRef(orderSn: orderSn), route: Messaging.stockReturn)
+        let returned = try await eventually { try await SkuState.of(sku).sales == 0 }
+        #expect(returned)
+        let release = try await wmsCall("/wms/reservations/\(key)/release", #"{"wins":1}"#, caller: "seckill")
+        #expect(release.status == .ok, "\(release.body)")
+        #expect(try await SkuState.of(sku) == SkuState(stock: 10, locked: 0, sales: 0))
+    }
+
     @Test("a refund notify for an unpaid payment settles nothing")
     func refundNotifyNeverSettles() async throws {
         let orderSn = try await Databases.newOrder(price: "5.00")

@@ -49,8 +49,8 @@ package struct Checkout: Sendable {
         guard storedRequest == request else { return .answer(.tokenReused) }
         switch state {
         case .locking: return .lock(orderSn: orderSn)
-        // Placed: the lock and the order exist; writing the order again is a no-op.
-        case .placed: return .lock(orderSn: orderSn)
+        // Placed: the order exists (paid, or closed since: the same order either way).
+        case .placed: return .answer(.placed(orderSn: orderSn))
         case .refused: return .answer(.shortage)
         case .abandoned: return .answer(.expired)
         }

@@ -62,13 +62,16 @@ package struct PostgresRefundStore: RefundStore {
     }
 
     /// A verified refund notify for `outRequestNo` (inside the settling transaction): the refund
-    /// is confirmed if it was still on its way. True if it was.
+    /// is confirmed if it was still on its way, or marked refused (Alipay's word beats a refusal
+    /// we read from a retried request), and its amount is covered by the cumulative `refund_fee`.
+    /// True if it was.
     static func confirmByNotify(outTradeNo: String, outRequestNo: String, refundFee: Money?, on connection: PostgresConnection) async throws -> Bool {
         try await connection.query("""
             UPDATE payment_refund SET state = \(RefundState.confirmed.rawValue), confirmed_by = 'notify', confirmed_at = now(),
                 refunded_amount = COALESCE(\(refundFee?.amount), amount), updated_at = now()
             WHERE out_request_no = \(outRequestNo) AND out_trade_no = \(outTradeNo)
-              AND state IN (\(RefundState.requested.rawValue), \(RefundState.sent.rawValue))
+              AND state IN (\(RefundState.requested.rawValue), \(RefundState.sent.rawValue), \(RefundState.refused.rawValue))
+              AND COALESCE(\(refundFee?.amount)::numeric, amount) >= amount
             """).affectedRows == 1
     }
 

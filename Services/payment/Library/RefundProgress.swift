@@ -18,12 +18,16 @@ package enum RefundAnswer: Sendable, Equatable {
     package init(refundCall answer: AlipayAnswer) {
         if answer.succeeded {
             self = .accepted
-        } else if answer.code == "40004", let subCode = answer.subCode, subCode != "ACQ.SYSTEM_ERROR" {
+        } else if answer.code == "40004", let subCode = answer.subCode, !Self.passing.contains(subCode) {
             self = .refused(subCode: subCode, message: answer.subMessage ?? "")
         } else {
             self = .unavailable("\(answer.code) \(answer.subCode ?? "-")")
         }
     }
+
+    /// Refusals that pass by themselves (Alipay's own trouble, the merchant's balance topped up):
+    /// tried again, never final.
+    static let passing: Set<String> = ["ACQ.SYSTEM_ERROR", "ACQ.SELLER_BALANCE_NOT_ENOUGH"]
 
     package init(queryCall answer: AlipayAnswer) {
         if answer.succeeded {
@@ -32,7 +36,7 @@ package enum RefundAnswer: Sendable, Equatable {
             } else {
                 self = .notFound
             }
-        } else if answer.code == "40004", let subCode = answer.subCode, subCode != "ACQ.SYSTEM_ERROR" {
+        } else if answer.code == "40004", let subCode = answer.subCode, !Self.passing.contains(subCode) {
             self = .refused(subCode: subCode, message: answer.subMessage ?? "")
         } else {
             self = .unavailable("\(answer.code) \(answer.subCode ?? "-")")
@@ -51,9 +55,14 @@ package struct RefundStep: Sendable, Equatable {
 }
 
 /// The refund state machine, pure: requested → (refund call) → sent → (query) → confirmed, with
-/// Alipay's refusals final and everything else tried again after a growing wait. Money never
-/// waits for an operator: only a refusal stops the retries.
+/// everything but a refusal tried again after a growing wait. Money never waits for an operator:
+/// only a refusal stops the retries, and only once the refund query agrees that nothing was
+/// refunded (a retried request for a refund that did happen, its answer lost, is refused as
+/// "trade closed" or "amount too high").
 package enum RefundProgress {
+    /// `last_error` of a refund Alipay refused, while the query checks that nothing was refunded.
+    static let refusedPrefix = "refused, checking: "
+
     /// The longest wait between two tries.
     package static let longestWait = Duration.seconds(300)
 
@@ -70,6 +79,9 @@ package enum RefundProgress {
         case (.requested, .accepted):
             // Accepted is not yet confirmed: ask soon.
             return RefundStep(state: .sent, retryAfter: base)
+        case (.requested, .refused(let subCode, let message)):
+            // Ask the query before believing it: state sent, the refusal kept in `error`.
+            return RefundStep(state: .sent, retryAfter: base, error: refusedPrefix + "\(subCode) \(message)")
         case (_, .refused(let subCode, let message)):
             return RefundStep(state: .refused, retryAfter: nil, error: "\(subCode) \(message)")
         case (.sent, .found(let amount?, let status)) where status == nil || status == "REFUND_SUCCESS" || status == "":
@@ -80,6 +92,10 @@ package enum RefundProgress {
         case (.sent, .found):
             return RefundStep(state: .sent, retryAfter: again, error: "not confirmed yet")
         case (.sent, .notFound):
+            if let refusal = refund.lastError, refusal.hasPrefix(refusedPrefix) {
+                // Refused, and the query confirms nothing was refunded: final.
+                return RefundStep(state: .refused, retryAfter: nil, error: String(refusal.dropFirst(refusedPrefix.count)))
+            }
             // Alipay does not know it (yet): send it again; the same out_request_no refunds once.
             return RefundStep(state: .requested, retryAfter: again, error: "the refund query found no refund")
         case (let state, .unavailable(let why)):

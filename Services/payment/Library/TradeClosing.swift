@@ -7,9 +7,13 @@ import ServiceKit
 
 /// What an `alipay.trade.close` answer means (pure).
 package enum TradeCloseStep: Sendable, Equatable {
-    /// The trade can no longer be paid: closed now, or never created (the buyer never reached
-    /// the cashier; `time_expire` stops a late one).
+    /// The trade can no longer be paid: closed now.
     case closed
+    /// Alipay has no such trade: the buyer has not logged in at the cashier yet. Alipay creates
+    /// page-pay trades then, so a buyer holding the cashier page could still pay until
+    /// `time_expire` (an operator's close comes before it): the payment stays unpaid, and the
+    /// active query keeps asking about it; money found goes back through the order flow.
+    case notOpened
     /// Alipay refused because the trade is not waiting for payment: paid, or closed already. Ask
     /// it which (a paid one is settled, and its closed order refunds it).
     case askStatus
@@ -18,7 +22,8 @@ package enum TradeCloseStep: Sendable, Equatable {
 
     package init(_ answer: AlipayAnswer) {
         switch (answer.code, answer.subCode) {
-        case ("10000", _), ("40004", "ACQ.TRADE_NOT_EXIST"?): self = .closed
+        case ("10000", _): self = .closed
+        case ("40004", "ACQ.TRADE_NOT_EXIST"?): self = .notOpened
         case ("40004", "ACQ.TRADE_STATUS_ERROR"?), ("40004", "ACQ.TRADE_HAS_CLOSE"?): self = .askStatus
         default: self = .retry("\(answer.code) \(answer.subCode ?? "-")")
         }
@@ -50,6 +55,9 @@ package struct TradeClosing: Sendable {
         case .closed:
             try await store.markClosed(outTradeNo: m.orderSn)
             logger.info("payment.trade.closed", metadata: ["payment.out_trade_no": "\(m.orderSn)", "alipay.sub_code": "\(answer.subCode ?? "-")"])
+            return .ack
+        case .notOpened:
+            logger.info("payment.trade.not_opened", metadata: ["payment.out_trade_no": "\(m.orderSn)"])
             return .ack
         case .askStatus:
             let trade = try await gateway.queryTrade(outTradeNo: m.orderSn)

@@ -191,7 +191,7 @@ package struct Warehouse: Sendable {
                 let locks: Int = try await connection.query("""
                     SELECT count(*) AS n FROM wms_stock_lock
                     WHERE reservation_id = \(try row.decode("id", as: Int64.self))
-                      AND status IN (\(StockLockStatus.locked.rawValue), \(StockLockStatus.used.rawValue))
+                      AND status IN (\(StockLockStatus.locked.rawValue), \(StockLockStatus.used.rawValue), \(StockLockStatus.returned.rawValue))
                     """).first?.decode("n") ?? 0
                 guard locks >= wins else { throw ReservationUnsettled(key: key, wins: wins, locks: locks) }
                 try await connection.query("""
