@@ -5,6 +5,7 @@ import Foundation
 @testable import PaymentService
 import Redis
 @testable import SeckillService
+import Signing
 import Testing
 
 /// The domain decisions, pure and without servers: what a notify does to a payment, what a buyer
@@ -118,6 +119,7 @@ struct DecisionTests {
         let expected: [TakeReply.Code: AttemptResult?] = [
             .won: nil, .notLoaded: nil, .soldOut: .soldOut, .overLimit: .alreadyBought, .notStarted: .notStarted,
             .ended: .ended, .rateLimited: .rateLimited(retryAfterMilliseconds: 250),
+            .challengeReused: .challengeRefused("the challenge was already used: fetch a new one"),
         ]
         #expect(Set(expected.keys) == Set(TakeReply.Code.allCases))
         for (code, answer) in expected {
@@ -139,6 +141,59 @@ struct DecisionTests {
         #expect(AttemptResult(refusal: .overBuyerLimit) == .alreadyBought)
         #expect(AttemptResult(refusal: .soldOut) == .soldOut)
         #expect(AttemptResult(refusal: .duplicateOrderNumber) == .retry)
+    }
+
+    // MARK: the flash sale's challenge
+
+    static let challenges = FlashSaleChallenge(key: Array("test challenge key 0123456789abcdef".utf8), lifetime: 60)
+
+    /// Finds an answer the way the page does: counting up until the hash has `bits` zero bits.
+    static func solve(_ nonce: String, code: String?, bits: Int) -> String {
+        var n = 0
+        while SHA256.leadingZeroBits(SHA256.digest(Array("\(nonce):\(code ?? ""):\(n)".utf8))) < bits { n += 1 }
+        return String(n)
+    }
+
+    @Test("a solved challenge passes once per nonce; wrong, forged, someone else's, another session's and expired ones are refused")
+    func challengeChecks() throws {
+        let now = Date()
+        let nonce = Self.challenges.nonce(buyer: 7, session: 3, now: now)
+        let answer = Self.solve(nonce, code: "c0de", bits: 10)
+        let spent = try Self.challenges.verify(nonce: nonce, answer: answer, buyer: 7, session: 3, code: "c0de", bits: 10, now: now)
+        #expect(spent.count == 16 && nonce.contains(spent))
+        func refusal(_ body: () throws -> String) -> FlashSaleChallenge.Refusal? {
+            do { _ = try body(); return nil } catch { return error as? FlashSaleChallenge.Refusal }
+        }
+        // The answer is bound to the code revealed at the start: without it, no solving ahead.
+        #expect(refusal { try Self.challenges.verify(nonce: nonce, answer: answer, buyer: 7, session: 3, code: "other", bits: 10, now: now) } == .tooWeak)
+        #expect(refusal { try Self.challenges.verify(nonce: nonce, answer: answer, buyer: 8, session: 3, code: "c0de", bits: 10, now: now) } == .otherBuyer)
+        #expect(refusal { try Self.challenges.verify(nonce: nonce, answer: answer, buyer: 7, session: 4, code: "c0de", bits: 10, now: now) } == .otherSession)
+        #expect(refusal { try Self.challenges.verify(nonce: nonce, answer: answer, buyer: 7, session: 3, code: "c0de", bits: 10, now: now.addingTimeInterval(61)) } == .expired)
+        #expect(refusal { try Self.challenges.verify(nonce: nonce, answer: "", buyer: 7, session: 3, code: "c0de", bits: 10, now: now) } == .malformed)
+        let forged = FlashSaleChallenge(key: Array("another key, another shop 0123456".utf8), lifetime: 60).nonce(buyer: 7, session: 3, now: now)
+        #expect(refusal { try Self.challenges.verify(nonce: forged, answer: Self.solve(forged, code: "c0de", bits: 10), buyer: 7, session: 3, code: "c0de", bits: 10, now: now) } == .forged)
+        var changed = Array(nonce)
+        changed[3] = changed[3] == "3" ? "4" : "3"
+        #expect(refusal { try Self.challenges.verify(nonce: String(changed), answer: answer, buyer: 7, session: 4, code: "c0de", bits: 10, now: now) } == .forged)
+        #expect(refusal { try Self.challenges.verify(nonce: "c1.3.7", answer: answer, buyer: 7, session: 3, code: "c0de", bits: 10, now: now) } == .malformed)
+    }
+
+    @Test("the public list shows a session's code only from its start")
+    func codeRevealedAtStart() {
+        let start = Date(timeIntervalSince1970: 1_000_000)
+        let session = FlashSaleSession(
+            id: 1, skuId: 2, skuName: "x", price: Money("1.00")!, stock: 1, limit: 1, startTime: start, endTime: start.addingTimeInterval(60),
+            reserved: true, released: false, permitsLeft: nil, code: "c0de", challengeBits: 18)
+        #expect(session.listed(at: start.addingTimeInterval(-0.001)).code == nil)
+        #expect(session.listed(at: start).code == "c0de")
+    }
+
+    @Test("SHA-256 is the standard one and zero bits are counted from the first byte")
+    func sha256() {
+        let abc = SHA256.digest(Array("abc".utf8)).map { String(format: "%02x", $0) }.joined()
+        #expect(abc == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.leadingZeroBits([0, 0, 0x1f] + Array(repeating: 0xff, count: 29)) == 19)
+        #expect(SHA256.leadingZeroBits([0x80] + Array(repeating: 0, count: 31)) == 0)
     }
 
     // MARK: the order state machine

@@ -12,14 +12,17 @@ let redis = RedisPool(host: "127.0.0.1", port: ProcessEnvironment().int("GMALL_R
 let smsDatabase = PostgresPool(url: Databases.base + "/guli_sms", maxConnections: 4)
 
 /// Opens a running session for a fresh sku with `stock` units (wms stock twice that), or another
-/// session of `sku`.
+/// session of `sku`. Without its code and challenge (the plain API machine clients use) unless
+/// `guarded`, which takes the session's defaults (a code, `challengeBits` if given).
 func openSession(
-    stock: Int, limit: Int = 1, price: String = "9.90", startsIn: TimeInterval = -1, lasts: TimeInterval = 600, sku given: Int64? = nil
+    stock: Int, limit: Int = 1, price: String = "9.90", startsIn: TimeInterval = -1, lasts: TimeInterval = 600, sku given: Int64? = nil,
+    guarded: Bool = false, challengeBits: Int? = nil
 ) async throws -> (sku: Int64, session: Int64) {
     let sku: Int64
     if let given { sku = given } else { sku = try await newSku(stock: stock * 2) }
     let start = Date().addingTimeInterval(startsIn), end = start.addingTimeInterval(lasts)
-    let body = #"{"skuId":\#(sku),"skuName":"秒杀测试","price":"\#(price)","stock":\#(stock),"limit":\#(limit),"startTime":"\#(ISO8601DateFormatter().string(from: start))","endTime":"\#(ISO8601DateFormatter().string(from: end))"}"#
+    let guards = guarded ? (challengeBits.map { #","challengeBits":\#($0)"# } ?? "") : #","requireCode":false,"challengeBits":0"#
+    let body = #"{"skuId":\#(sku),"skuName":"秒杀测试","price":"\#(price)","stock":\#(stock),"limit":\#(limit),"startTime":"\#(ISO8601DateFormatter().string(from: start))","endTime":"\#(ISO8601DateFormatter().string(from: end))"\#(guards)}"#
     let request = try await HTTP.send(
         TestCluster.seckillInternal + "/seckill/admin/sessions", method: .POST,
         headers: [("Content-Type", "application/json"), ("X-Admin-Token", TestCluster.adminToken)], body: body)
@@ -36,6 +39,36 @@ func attempt(sku: Int64, buyer: Int64) async throws -> (code: Int, orderSn: Stri
     let reply = try await HTTP.send(TestCluster.seckill + "/miaosha/\(sku)", method: .POST, headers: [("Authorization", "Bearer \(token)")], body: nil)
     let vo = try? ShopJSON.decoder.decode(ResponseVo<String>.self, from: Data(reply.body.utf8))
     return (vo?.code ?? -Int(reply.status.code), vo?.data, Int(reply.status.code))
+}
+
+/// A buy carrying the session's code and a solved challenge, as the flash-sale page sends it.
+func guardedAttempt(sku: Int64, buyer: Int64, code: String?, nonce: String?, answer: String?) async throws -> (code: Int, status: Int) {
+    let token = try TestKeys.jwtSigner.token(userID: buyer)
+    var query: [String] = []
+    if let code { query.append("code=\(code)") }
+    if let nonce { query.append("nonce=\(nonce)") }
+    if let answer { query.append("answer=\(answer)") }
+    let reply = try await HTTP.send(
+        TestCluster.seckill + "/miaosha/\(sku)?" + query.joined(separator: "&"), method: .POST, headers: [("Authorization", "Bearer \(token)")], body: nil)
+    let vo = try? ShopJSON.decoder.decode(ResponseVo<String>.self, from: Data(reply.body.utf8))
+    return (vo?.code ?? -Int(reply.status.code), Int(reply.status.code))
+}
+
+/// `GET /miaosha/challenge` for `buyer`.
+func fetchChallenge(sku: Int64, buyer: Int64) async throws -> (nonce: String, bits: Int) {
+    let token = try TestKeys.jwtSigner.token(userID: buyer)
+    let reply = try await HTTP.get(TestCluster.seckill + "/miaosha/challenge?skuId=\(sku)", headers: [("Authorization", "Bearer \(token)")])
+    struct Issued: Codable { let nonce: String; let bits: Int }
+    let issued = try #require(try ShopJSON.decoder.decode(ResponseVo<Issued>.self, from: Data(reply.body.utf8)).data)
+    return (issued.nonce, issued.bits)
+}
+
+/// The public list's view of one session (its code once started).
+func listedCode(session: Int64) async throws -> String?? {
+    struct Listed: Codable { let id: Int64; let code: String? }
+    let reply = try await HTTP.get(TestCluster.seckill + "/seckill/sessions")
+    let list = try ShopJSON.decoder.decode(ResponseVo<[Listed]>.self, from: Data(reply.body.utf8)).data ?? []
+    return list.first { $0.id == session }.map { $0.code }
 }
 
 /// What the real servers say about a session once the dust settles.
@@ -75,6 +108,43 @@ func crowd(sku: Int64, buyers: ClosedRange<Int64>, attemptsEach: Int) async thro
 @Suite("Flash sale: exactly the stock, at most the limit, nobody waits forever", .serialized)
 struct FlashSaleTests {
     init() async throws { try await TestCluster.shared.start() }
+
+    @Test("a guarded session: its code is hidden before the start; a buy without the code, or without a fresh solved challenge, is refused before any permit")
+    func codeAndChallenge() async throws {
+        // Before the start: listed, but without its code; a guess is refused without touching Redis.
+        let (laterSku, later) = try await openSession(stock: 2, startsIn: 3600, guarded: true, challengeBits: 8)
+        let hidden = try await eventually { try await listedCode(session: later) != nil }
+        #expect(hidden)
+        #expect(try await listedCode(session: later) == .some(nil))
+        #expect(try await guardedAttempt(sku: laterSku, buyer: 1, code: "0123456789abcdef", nonce: nil, answer: nil) == (1008, 403))
+
+        let (sku, session) = try await openSession(stock: 2, guarded: true, challengeBits: 8)
+        var shown: String? = nil
+        let revealed = try await eventually { shown = try await listedCode(session: session) ?? nil; return shown != nil }
+        #expect(revealed)
+        let code = try #require(shown)
+        let buyer = Int64.random(in: 100_000_000...900_000_000)
+        let permits = { try await redis.send(["GET", FlashSaleKeys.permits(sku, session: session)]).int }
+        #expect(try await guardedAttempt(sku: sku, buyer: buyer, code: nil, nonce: nil, answer: nil) == (1008, 403))
+        #expect(try await guardedAttempt(sku: sku, buyer: buyer, code: "wrong", nonce: nil, answer: nil) == (1008, 403))
+        #expect(try await guardedAttempt(sku: sku, buyer: buyer, code: code, nonce: nil, answer: nil) == (1009, 403))
+        let (nonce, bits) = try await fetchChallenge(sku: sku, buyer: buyer)
+        #expect(bits == 8)
+        // Another buyer's solved challenge is refused; so is a wrong answer.
+        let other = try await fetchChallenge(sku: sku, buyer: buyer + 1)
+        let otherAnswer = DecisionTests.solve(other.nonce, code: code, bits: 8)
+        #expect(try await guardedAttempt(sku: sku, buyer: buyer, code: code, nonce: other.nonce, answer: otherAnswer) == (1009, 403))
+        #expect(try await permits() == 2)
+        let answer = DecisionTests.solve(nonce, code: code, bits: 8)
+        #expect(try await guardedAttempt(sku: sku, buyer: buyer, code: code, nonce: nonce, answer: answer).code == 0)
+        #expect(try await permits() == 1)
+        // The same answer again: refused as used (not "already bought": the nonce is checked first).
+        let again = try await guardedAttempt(sku: sku, buyer: buyer + 2, code: code, nonce: nonce, answer: answer)
+        #expect(again == (1009, 403))
+        let reused = try await guardedAttempt(sku: sku, buyer: buyer, code: code, nonce: nonce, answer: answer)
+        #expect(reused == (1009, 403))
+        #expect(try await permits() == 1)
+    }
 
     @Test("2,000 concurrent attempts by 500 buyers for 50 units: 50 orders, 50 buyers, permits 0, wms locked 50")
     func race() async throws {

@@ -27,11 +27,16 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
     let lease = InstanceLease(postgres: infrastructure.postgres, logger: logger)
     try await lease.acquire()
     let ledger = WinLedger(postgres: infrastructure.postgres, logger: logger)
+    // Challenge nonces are signed with a key every instance derives from the service key (a buyer's
+    // nonce from one instance is good at another); without one, a key of this process only.
+    let challengeKey = config.shared.serviceKey.map { HMACSHA256.mac(key: $0, message: Array("gmall flash-sale challenge".utf8)) }
+        ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
     let sale = FlashSale(
         postgres: infrastructure.postgres, redis: infrastructure.redis, publisher: infrastructure.publisher, ledger: ledger, store: store,
-        calendar: calendar, numbers: OrderNumbers(lease: lease), config: config, logger: logger)
+        calendar: calendar, numbers: OrderNumbers(lease: lease), config: config,
+        challenges: FlashSaleChallenge(key: challengeKey, lifetime: config.challengeLifetime), logger: logger)
     let buyers = BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey)))
-    let routes = try SeckillRoutes(sale: sale, store: store, calendar: calendar, redis: infrastructure.redis)
+    let routes = try SeckillRoutes(sale: sale, store: store, calendar: calendar, redis: infrastructure.redis, defaultChallengeBits: config.challengeBits)
     let publicRouter = Router.shop(metrics: false)
     routes.register(public: publicRouter, buyers: buyers)
     let internalRouter = Router.shop()

@@ -4,6 +4,10 @@ package enum AttemptResult: Sendable, Equatable {
     case soldOut, alreadyBought, notStarted, ended, noSession
     case rateLimited(retryAfterMilliseconds: Int)
     case retry
+    /// The session's code is missing or wrong (before the start nobody knows it).
+    case wrongCode
+    /// The proof-of-work is missing, forged, someone else's, expired, too weak or used.
+    case challengeRefused(String)
 
     /// `ResponseVo.code`.
     package var code: Int {
@@ -16,6 +20,8 @@ package enum AttemptResult: Sendable, Equatable {
         case .noSession: 1005
         case .retry: 1006
         case .rateLimited: 429
+        case .wrongCode: 1008
+        case .challengeRefused: 1009
         }
     }
 
@@ -29,6 +35,8 @@ package enum AttemptResult: Sendable, Equatable {
         case .noSession: "no flash sale for this sku"
         case .retry: "busy, please retry"
         case .rateLimited: "too many requests"
+        case .wrongCode: "the session's code is missing or wrong"
+        case .challengeRefused(let why): why
         }
     }
 }

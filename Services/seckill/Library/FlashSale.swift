@@ -6,6 +6,7 @@ import Logging
 import Postgres
 import Redis
 import ServiceKit
+import Signing
 
 /// The hot path of a flash sale: one Lua script decides, the win is recorded (batched with the
 /// other winners of the moment), `sec.kill` is published with confirms, or everything is given back.
@@ -18,19 +19,48 @@ package struct FlashSale: Sendable {
     let calendar: SessionCalendar
     let numbers: OrderNumbers
     let config: SeckillServiceConfig
+    let challenges: FlashSaleChallenge
     let logger: Logger
 
+    /// What a buy carries beside the buyer: the session's code and the proof-of-work, when the
+    /// session asks for them.
+    package struct Proof: Sendable {
+        package var code: String?
+        package var nonce: String?
+        package var answer: String?
+        package init(code: String? = nil, nonce: String? = nil, answer: String? = nil) {
+            self.code = code
+            self.nonce = nonce
+            self.answer = answer
+        }
+    }
+
     /// One attempt by `buyer` on `sku` for `count` units.
-    package func attempt(sku: Int64, buyer: Int64, count: Int = 1, logger: Logger) async throws -> AttemptResult {
+    package func attempt(sku: Int64, buyer: Int64, count: Int = 1, proof: Proof = Proof(), logger: Logger) async throws -> AttemptResult {
         // The session by time, from memory: a sku with no session never reaches Redis or PostgreSQL.
-        guard let session = calendar.session(for: sku, at: Date()) else { return .noSession }
+        let now = Date()
+        guard let session = calendar.session(for: sku, at: now) else { return .noSession }
+        // The code and the challenge are checked here, in memory, before any permit is touched.
+        if let expected = session.code {
+            guard let code = proof.code, ConstantTime.equals(code, expected) else { return .wrongCode }
+        }
+        var spent: String?
+        if session.challengeBits > 0 {
+            do throws(FlashSaleChallenge.Refusal) {
+                spent = try challenges.verify(
+                    nonce: proof.nonce ?? "", answer: proof.answer ?? "", buyer: buyer, session: session.id, code: session.code,
+                    bits: session.challengeBits, now: now)
+            } catch {
+                return .challengeRefused(error.description)
+            }
+        }
         // No instance id held (its lease was lost): no number can be unique, so no win now.
         guard let orderSn = numbers.next() else { return .retry }
-        var taken = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn)
+        var taken = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn, spent: spent)
         if taken.code == .notLoaded {
             // Redis lost the session (or it was never loaded): load it from PostgreSQL once.
             try await store.ensureReady(session)
-            taken = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn)
+            taken = try await take(sku: sku, session: session.id, buyer: buyer, count: count, orderSn: orderSn, spent: spent)
         }
         if let answer = taken.answer { return answer }
         guard taken.code == .won else { return .noSession }  // still not loaded after loading it
@@ -67,17 +97,18 @@ package struct FlashSale: Sendable {
         return .won(orderSn: orderSn)
     }
 
-    private func take(sku: Int64, session: Int64, buyer: Int64, count: Int, orderSn: String) async throws -> TakeReply {
+    private func take(sku: Int64, session: Int64, buyer: Int64, count: Int, orderSn: String, spent: String?) async throws -> TakeReply {
         let reply = try await redis.evaluate(
             FlashSaleScripts.take,
             keys: [
                 FlashSaleKeys.session(sku, session: session), FlashSaleKeys.permits(sku, session: session),
                 FlashSaleKeys.buyers(sku, session: session), FlashSaleKeys.countdown(sku, orderSn), FlashSaleKeys.bucket(sku, buyer),
-                FlashSaleKeys.wins(sku, session: session),
+                FlashSaleKeys.wins(sku, session: session), FlashSaleKeys.usedChallenge(sku, spent ?? "-"),
             ],
             arguments: [
                 String(buyer), String(count), String(Int64(Date().timeIntervalSince1970 * 1000)), String(config.latchTTLMilliseconds),
                 String(config.bucketCapacity), String(config.bucketRate), orderSn,
+                spent == nil ? "0" : String(Int(config.challengeLifetime * 1000)),
             ])
         return try TakeReply(reply)
     }

@@ -6,7 +6,8 @@ import Contracts
 /// limit, price), `…:stock`, `…:permits`, `…:buyers` (hash user → count), `…:wins` (hash order →
 /// "user:count": the wins Redis knows, reconciled with PostgreSQL), `…:returned` (order numbers
 /// whose permit was given back). Per sku: `sec:{SKU}:countdown:ORDERSN` (the order's latch) and
-/// `sec:{SKU}:tokens:USER` (the buyer's token bucket: "tokens:at-ms").
+/// `sec:{SKU}:tokens:USER` (the buyer's token bucket: "tokens:at-ms"), `sec:{SKU}:used:NONCE`
+/// (a challenge nonce spent, until it expires).
 package enum FlashSaleKeys {
     static func prefix(_ sku: Int64, _ session: Int64) -> String { "sec:{\(sku)}:S\(session):" }
     package static func session(_ sku: Int64, session: Int64) -> String { prefix(sku, session) + "session" }
@@ -24,4 +25,6 @@ package enum FlashSaleKeys {
     /// The order's pay-wait latch: its name is shared with oms, so it lives in `Contracts`.
     package static func countdown(_ sku: Int64, _ orderSn: String) -> String { FlashSaleLatch.key(sku: sku, orderSn: orderSn) }
     package static func bucket(_ sku: Int64, _ user: Int64) -> String { "sec:{\(sku)}:tokens:\(user)" }
+    /// A challenge nonce that was used (its random part): each answers one buy.
+    package static func usedChallenge(_ sku: Int64, _ random: String) -> String { "sec:{\(sku)}:used:\(random)" }
 }

@@ -3,10 +3,12 @@ import Redis
 
 package enum FlashSaleScripts {
     /// Takes a permit of one session atomically. KEYS: session, permits, buyers, countdown, bucket,
-    /// wins. ARGV: user, count, now (ms), latch ttl (ms), bucket capacity, bucket refill per second,
-    /// order number (recorded in `wins` on a win).
-    /// Returns {code, session id or retry-after ms} (and the price on a win): 1 won, 0 sold out,
-    /// -1 over the buyer's limit, -2 not started, -3 ended, -4 no session loaded, -5 rate limited.
+    /// wins, the challenge nonce's used-marker. ARGV: user, count, now (ms), latch ttl (ms), bucket
+    /// capacity, bucket refill per second, order number (recorded in `wins` on a win), the marker's
+    /// ttl in ms ("0": the session has no challenge).
+    /// Returns {code, session id or retry-after ms} (and the price on a win), the codes of
+    /// `TakeReply.Code`: 1 won, 0 sold out, -1 over the buyer's limit, -2 not started, -3 ended,
+    /// -4 no session loaded, -5 rate limited, -6 challenge nonce already used.
     ///
     /// The buyer's token bucket is one string "tokens:at-ms" written with its expiry in one SET.
     /// "Sold out" during the sale is answered read-only, without metering: once the permits are
@@ -16,6 +18,7 @@ package enum FlashSaleScripts {
     static let take = RedisScript("""
         local s = redis.call('HMGET', KEYS[1], 'id', 'start', 'end', 'limit', 'price')
         if not s[1] then return {-4, 0} end
+        if ARGV[8] ~= '0' and not redis.call('SET', KEYS[7], '1', 'NX', 'PX', ARGV[8]) then return {-6, s[1]} end
         local now = tonumber(ARGV[3])
         local count = tonumber(ARGV[2])
         local open = now >= tonumber(s[2]) and now < tonumber(s[3])

@@ -21,6 +21,18 @@ package struct FlashSaleSession: Codable, Sendable, Equatable {
     package var released: Bool
     /// Permits left in Redis (listing only).
     package var permitsLeft: Int?
+    /// The random code a buy must carry (nil: none). The public list shows it only once the
+    /// session has started.
+    package var code: String?
+    /// Leading zero bits the buy's proof-of-work must reach (0: no challenge).
+    package var challengeBits: Int = 0
+
+    /// What the public list shows: the code only from the start.
+    package func listed(at now: Date) -> FlashSaleSession {
+        var shown = self
+        if now < startTime { shown.code = nil }
+        return shown
+    }
 
     package var reservationKey: String { "seckill-session:\(id)" }
 }

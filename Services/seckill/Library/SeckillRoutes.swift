@@ -12,17 +12,20 @@ struct SeckillRoutes: Sendable {
     let store: SessionStore
     let calendar: SessionCalendar
     let redis: RedisPool
+    /// A new session's proof-of-work unless its request says otherwise.
+    let defaultChallengeBits: Int
     /// The answers that carry no data are the same bytes every time: encoded once.
     let fixedAnswers: [Int: ByteBuffer]
     /// The public session list, made at most once a second however many ask (a crowd refreshing
     /// the page costs PostgreSQL one query a second).
     let sessionList = RecentValue<ByteBuffer>(for: .seconds(1))
 
-    init(sale: FlashSale, store: SessionStore, calendar: SessionCalendar, redis: RedisPool) throws {
+    init(sale: FlashSale, store: SessionStore, calendar: SessionCalendar, redis: RedisPool, defaultChallengeBits: Int) throws {
         self.sale = sale
         self.store = store
         self.calendar = calendar
         self.redis = redis
+        self.defaultChallengeBits = defaultChallengeBits
         fixedAnswers = try Dictionary(uniqueKeysWithValues: [AttemptResult.soldOut, .alreadyBought, .notStarted, .ended, .noSession].map {
             ($0.code, ByteBuffer(bytes: try ShopJSON.encoder.encode(ResponseVo<String>(code: $0.code, msg: $0.message, data: nil))))
         })
@@ -34,6 +37,7 @@ struct SeckillRoutes: Sendable {
         router.group().add(middleware: BuyerAuthMiddleware(buyers)).post("/miaosha/:skuId", use: attempt)
         router.countRequests()
         router.group().add(middleware: BuyerAuthMiddleware(buyers)).get("/miaosha/pay", use: payWait)
+        router.group().add(middleware: BuyerAuthMiddleware(buyers)).get("/miaosha/challenge", use: challenge)
         router.get("/seckill/sessions", use: sessions)
     }
 
@@ -46,7 +50,10 @@ struct SeckillRoutes: Sendable {
         guard let sku = Int64(try context.parameters.require("skuId")), InputLimits.id.contains(sku) else {
             throw ShopError.badRequest("skuId must be within 1...\(InputLimits.id.upperBound)")
         }
-        let result = try await sale.attempt(sku: sku, buyer: buyer, logger: context.logger)
+        let query = request.uri.queryParameters
+        let proof = FlashSale.Proof(
+            code: query.get("code").map { String($0) }, nonce: query.get("nonce").map { String($0) }, answer: query.get("answer").map { String($0) })
+        let result = try await sale.attempt(sku: sku, buyer: buyer, proof: proof, logger: context.logger)
         switch result {
         case .won(let orderSn):
             return try ShopJSON.response(ResponseVo(code: 0, msg: "success", data: orderSn))
@@ -54,6 +61,8 @@ struct SeckillRoutes: Sendable {
             throw ShopError(status: .tooManyRequests, code: result.code, message: result.message, retryAfter: max(1, (ms + 999) / 1000))
         case .retry:
             throw ShopError.unavailable(result.message)
+        case .wrongCode, .challengeRefused:
+            throw ShopError(status: .forbidden, code: result.code, message: result.message)
         case .soldOut, .alreadyBought, .notStarted, .ended, .noSession:
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: fixedAnswers[result.code]!))
         }
@@ -78,9 +87,25 @@ struct SeckillRoutes: Sendable {
         }
     }
 
+    /// `GET /miaosha/challenge?skuId=S` (buyer login): a proof-of-work nonce for the sku's session
+    /// now (running or next), bound to the buyer; `bits` 0 when the session asks for none.
+    @Sendable func challenge(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let buyer = try context.requireBuyer()
+        guard let sku = request.uri.queryParameters.get("skuId").flatMap({ Int64($0) }), InputLimits.id.contains(sku) else {
+            throw ShopError.badRequest("skuId must be within 1...\(InputLimits.id.upperBound)")
+        }
+        guard let session = calendar.session(for: sku, at: Date()) else { throw ShopError.notFound("no flash sale for this sku") }
+        let issued = ChallengeIssued(
+            sessionId: session.id, bits: session.challengeBits,
+            nonce: session.challengeBits > 0 ? sale.challenges.nonce(buyer: buyer, session: session.id) : "")
+        return try ShopJSON.response(ResponseVo.ok(issued))
+    }
+
     @Sendable func sessions(_ request: Request, context: ShopRequestContext) async throws -> Response {
         let body = try await sessionList.value { [store, redis] in
-            var sessions = try await store.active().filter { $0.endTime > Date() }
+            let now = Date()
+            // The code only from the start (a list made just before the start shows it a second later).
+            var sessions = try await store.active().filter { $0.endTime > now }.map { $0.listed(at: now) }
             for i in sessions.indices {
                 sessions[i].permitsLeft = try await redis.send(["GET", FlashSaleKeys.permits(sessions[i].skuId, session: sessions[i].id)]).int.map(Int.init)
             }
@@ -92,7 +117,7 @@ struct SeckillRoutes: Sendable {
     @Sendable func openSession(_ request: Request, context: ShopRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: OpenSessionRequest.self, context: context)
         do {
-            let session = try await store.open(body)
+            let session = try await store.open(body, defaultChallengeBits: defaultChallengeBits)
             calendar.insert(session)
             context.logger.info("seckill.session.opened", metadata: ["seckill.session": "\(session.id)", "seckill.sku": "\(session.skuId)"])
             return try ShopJSON.response(ResponseVo.ok(session))
@@ -100,4 +125,12 @@ struct SeckillRoutes: Sendable {
             throw ShopError.conflict(refusal.description)
         }
     }
+}
+
+/// `GET /miaosha/challenge` answer.
+struct ChallengeIssued: Codable, Sendable {
+    var sessionId: Int64
+    /// Leading zero bits `SHA-256("<nonce>:<code>:<answer>")` must have (0: no challenge).
+    var bits: Int
+    var nonce: String
 }

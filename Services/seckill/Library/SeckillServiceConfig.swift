@@ -12,6 +12,9 @@ import ServiceKit
 /// - `SECKILL_KEEPER_INTERVAL_MS` = 500 (how often sessions are checked: preload after a Redis loss, end, release)
 /// - `SECKILL_RECONCILE_INTERVAL_MS` = 5000 (how often Redis is checked against the durable wins; at
 ///   once after Redis restarted)
+/// - `SECKILL_CHALLENGE_BITS` = 18 (a new session's proof-of-work unless it says otherwise: about
+///   half a second in a browser; 0 turns it off)
+/// - `SECKILL_CHALLENGE_SECONDS` = 120 (how long a challenge nonce is good for)
 public struct SeckillServiceConfig: Sendable {
     public var shared: ServiceConfig
     public let database = "guli_sms"
@@ -23,6 +26,8 @@ public struct SeckillServiceConfig: Sendable {
     public var bucketRate: Int
     public var keeperInterval: Duration
     public var reconcileInterval: Duration
+    public var challengeBits: Int
+    public var challengeLifetime: TimeInterval
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
@@ -36,5 +41,7 @@ public struct SeckillServiceConfig: Sendable {
         bucketRate = env.int("SECKILL_BUCKET_RATE") ?? 5
         keeperInterval = .milliseconds(env.int("SECKILL_KEEPER_INTERVAL_MS") ?? 500)
         reconcileInterval = .milliseconds(env.int("SECKILL_RECONCILE_INTERVAL_MS") ?? 5000)
+        challengeBits = min(24, max(0, env.int("SECKILL_CHALLENGE_BITS") ?? 18))
+        challengeLifetime = TimeInterval(max(10, env.int("SECKILL_CHALLENGE_SECONDS") ?? 120))
     }
 }

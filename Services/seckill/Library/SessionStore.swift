@@ -14,19 +14,22 @@ package struct SessionStore: Sendable {
     let wms: WareClient
     let logger: Logger
 
-    static let columns = "id, sku_id, sku_name, price, stock, buyer_limit, start_time, end_time, reserved, released"
+    static let columns = "id, sku_id, sku_name, price, stock, buyer_limit, start_time, end_time, reserved, released, code, challenge_bits"
 
     static func session(_ row: PostgresRow) throws -> FlashSaleSession {
         FlashSaleSession(
             id: try row.decode("id"), skuId: try row.decode("sku_id"), skuName: try row.decode("sku_name"),
             price: Money(try row.decode("price", as: Decimal.self)), stock: try row.decode("stock"), limit: try row.decode("buyer_limit"),
             startTime: try row.decode("start_time"), endTime: try row.decode("end_time"), reserved: try row.decode("reserved"),
-            released: try row.decode("released"), permitsLeft: nil)
+            released: try row.decode("released"), permitsLeft: nil, code: try row.decodeIfPresent("code"),
+            challengeBits: try row.decode("challenge_bits"))
     }
 
     /// Opens a session (idempotent on sku and start time): stored, stock reserved in wms, preloaded.
-    package func open(_ request: OpenSessionRequest) async throws -> FlashSaleSession {
+    package func open(_ request: OpenSessionRequest, defaultChallengeBits: Int) async throws -> FlashSaleSession {
         try request.validate()
+        // 16 random hex digits: guessing one before the start is hopeless, and after it, public.
+        let code = request.requireCode == false ? nil : (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         guard request.endTime > request.startTime else { throw SessionRefusal("the end must come after the start") }
         let session: FlashSaleSession = try await postgres.withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(request.skuId))")
@@ -36,9 +39,9 @@ package struct SessionStore: Sendable {
                 """).rows
             guard overlapping.isEmpty else { throw SessionRefusal("sku \(request.skuId) already has a session in that time") }
             let stored = try await connection.query("""
-                INSERT INTO sms_seckill_session (sku_id, sku_name, price, stock, buyer_limit, start_time, end_time)
+                INSERT INTO sms_seckill_session (sku_id, sku_name, price, stock, buyer_limit, start_time, end_time, code, challenge_bits)
                 VALUES (\(request.skuId), \(request.skuName ?? ""), \(request.price.amount), \(request.stock), \(request.limit ?? 1),
-                        \(request.startTime), \(request.endTime))
+                        \(request.startTime), \(request.endTime), \(code), \(request.challengeBits ?? defaultChallengeBits))
                 ON CONFLICT (sku_id, start_time) DO UPDATE SET sku_id = EXCLUDED.sku_id
                 RETURNING \(unescaped: Self.columns)
                 """).first

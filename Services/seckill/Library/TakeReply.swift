@@ -14,6 +14,8 @@ struct TakeReply: Sendable, Equatable {
         /// Redis holds no such session (never loaded, or lost with Redis): load it and take again.
         case notLoaded = -4
         case rateLimited = -5
+        /// The challenge nonce answered a buy before.
+        case challengeReused = -6
     }
 
     var code: Code
@@ -45,6 +47,7 @@ struct TakeReply: Sendable, Equatable {
         case .notStarted: .notStarted
         case .ended: .ended
         case .rateLimited: .rateLimited(retryAfterMilliseconds: Int(value))
+        case .challengeReused: .challengeRefused("the challenge was already used: fetch a new one")
         }
     }
 }
