@@ -111,8 +111,11 @@ struct AMQPTests {
                 try await consumer.reject(delivery.deliveryTag)
 
                 try await withConnection { (check: AMQPConnection) async throws in
-                    let dead = try #require(try await check.get(queue: scratch.dlq))
-                    #expect(String(decoding: dead.body, as: UTF8.self) == "poison")
+                    // The broker dead-letters after the reject returns: look until it has.
+                    var dead: AMQPDelivery?
+                    _ = try await eventually(seconds: 5) { dead = try await check.get(queue: scratch.dlq); return dead != nil }
+                    let body = try #require(dead).body
+                    #expect(String(decoding: body, as: UTF8.self) == "poison")
                 }
             }
         }
