@@ -163,7 +163,8 @@ render_gateway() {
     sed -e "s/\${PAYMENT_UPSTREAM}/127.0.0.1:$payment/" -e "s/\${OMS_UPSTREAM}/127.0.0.1:$oms/" \
         -e "s/\${WMS_UPSTREAM}/127.0.0.1:$wms/" -e "s/\${SECKILL_UPSTREAM}/127.0.0.1:$seckill/" \
         -e "s/\${GATEWAY_LISTEN}/127.0.0.1:$listen/" -e "s|\${GATEWAY_TRUSTED_PROXY}|${GATEWAY_TRUSTED_PROXY:-127.0.0.1/32}|" \
-        -e "s|\${GATEWAY_EXTRAS}|$extras|" \
+        -e "s|\${GATEWAY_EXTRAS}|$extras|" -e "s|\${GATEWAY_SITE}|$ROOT/deploy/nginx/site|" \
+        -e "s|\${GATEWAY_CACHE}|$(dirname "$out")/tmp/cache|" \
         "$ROOT/deploy/nginx/gateway.conf.template" >"$out"
 }
 

@@ -26,10 +26,13 @@ package struct FlashSaleSession: Codable, Sendable, Equatable {
     package var code: String?
     /// Leading zero bits the buy's proof-of-work must reach (0: no challenge).
     package var challengeBits: Int = 0
+    /// Whether a buy needs the code (listing only: the code itself is hidden until the start).
+    package var codeRequired: Bool?
 
     /// What the public list shows: the code only from the start.
     package func listed(at now: Date) -> FlashSaleSession {
         var shown = self
+        shown.codeRequired = code != nil
         if now < startTime { shown.code = nil }
         return shown
     }
