@@ -175,6 +175,27 @@ struct TrustBoundaryTests {
         }
     }
 
+    @Test("the gateway serves the flash-sale page as static files with cache headers, and the session list from a one-second cache")
+    func flashSalePage() async throws {
+        let page = try await HTTP.get(TestCluster.gateway + "/sale/")
+        #expect(page.status == .ok)
+        #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
+        #expect(page.header("Cache-Control") == "max-age=300")
+        #expect(page.body.contains("sale.js") && page.body.contains("谷粒秒杀"))
+        let script = try await HTTP.get(TestCluster.gateway + "/sale/sale.js")
+        #expect(script.status == .ok && script.header("Content-Type")?.hasPrefix("application/javascript") == true)
+        #expect(try await HTTP.get(TestCluster.gateway + "/sale/nothing-here.html").status == .notFound)
+        // Two quick reads: the second within the second is the gateway's copy.
+        var statuses: [String] = []
+        for _ in 0..<3 {
+            let list = try await HTTP.get(TestCluster.gateway + "/seckill/sessions")
+            #expect(list.status == .ok)
+            #expect(list.header("Cache-Control") == "public, max-age=1")
+            statuses.append(list.header("X-Cache") ?? "-")
+        }
+        #expect(statuses.contains("HIT"), "\(statuses)")
+    }
+
     @Test("the gateway's flash-sale limit counts the client the trusted proxy names in X-Forwarded-For, not the proxy")
     func rateLimitPerRealClient() async throws {
         let sku: Int64 = 900_000_000_000 + Int64.random(in: 0..<1_000_000)  // no session: cheap for seckill
