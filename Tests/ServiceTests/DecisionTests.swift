@@ -160,8 +160,10 @@ struct DecisionTests {
         let nonce = Self.challenges.nonce(buyer: 7, session: 3, now: now)
         let answer = Self.solve(nonce, code: "c0de", bits: 10)
         let spent = try Self.challenges.verify(nonce: nonce, answer: answer, buyer: 7, session: 3, code: "c0de", bits: 10, now: now)
-        #expect(spent.count == 16 && nonce.contains(spent))
-        func refusal(_ body: () throws -> String) -> FlashSaleChallenge.Refusal? {
+        #expect(spent.random.count == 16 && nonce.contains(spent.random))
+        #expect(spent.expiresAt.timeIntervalSince(now) > 59 && spent.expiresAt.timeIntervalSince(now) <= 60)
+        #expect(spent.markerMilliseconds(now: now) > 119_000 && spent.markerMilliseconds(now: now) <= 120_000)
+        func refusal(_ body: () throws -> FlashSaleChallenge.Spent) -> FlashSaleChallenge.Refusal? {
             do { _ = try body(); return nil } catch { return error as? FlashSaleChallenge.Refusal }
         }
         // The answer is bound to the code revealed at the start: without it, no solving ahead.

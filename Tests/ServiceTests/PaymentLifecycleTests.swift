@@ -122,7 +122,8 @@ struct PaymentLifecycleTests {
         #expect(refused.status == .conflict)
         #expect(try await SimulatorTrade.of(orderSn)?.status == "TRADE_CLOSED")
         #expect(try await orderStatus(orderSn) == OrderStatus.closed.rawValue)
-        #expect(try await SkuState.of(sku) == SkuState(stock: 10, locked: 0, sales: 0))
+        let released = try await eventually { try await SkuState.of(sku) == SkuState(stock: 10, locked: 0, sales: 0) }
+        #expect(released)
         // A second close (a redelivered timer) changes nothing and stays acknowledged.
         try await publish(OrderRef(orderSn: orderSn), route: Messaging.tradeClose)
         try await Task.sleep(for: .milliseconds(500))

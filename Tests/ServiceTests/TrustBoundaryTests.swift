@@ -185,7 +185,8 @@ struct TrustBoundaryTests {
         let script = try await HTTP.get(TestCluster.gateway + "/sale/sale.js")
         #expect(script.status == .ok && script.header("Content-Type")?.hasPrefix("application/javascript") == true)
         #expect(try await HTTP.get(TestCluster.gateway + "/sale/nothing-here.html").status == .notFound)
-        // Two quick reads: the second within the second is the gateway's copy.
+        // Quick reads: at most one reaches seckill (MISS); the others are the gateway's copy (HIT, or
+        // STALE/UPDATING while one refreshes it).
         var statuses: [String] = []
         for _ in 0..<3 {
             let list = try await HTTP.get(TestCluster.gateway + "/seckill/sessions")
@@ -193,7 +194,7 @@ struct TrustBoundaryTests {
             #expect(list.header("Cache-Control") == "public, max-age=1")
             statuses.append(list.header("X-Cache") ?? "-")
         }
-        #expect(statuses.contains("HIT"), "\(statuses)")
+        #expect(statuses.filter { $0 == "MISS" }.count <= 1 && !statuses.contains("-"), "\(statuses)")
     }
 
     @Test("the gateway's flash-sale limit counts the client the trusted proxy names in X-Forwarded-For, not the proxy")

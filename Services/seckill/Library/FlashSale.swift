@@ -44,7 +44,7 @@ package struct FlashSale: Sendable {
         if let expected = session.code {
             guard let code = proof.code, ConstantTime.equals(code, expected) else { return .wrongCode }
         }
-        var spent: String?
+        var spent: FlashSaleChallenge.Spent?
         if session.challengeBits > 0 {
             do throws(FlashSaleChallenge.Refusal) {
                 spent = try challenges.verify(
@@ -97,18 +97,19 @@ package struct FlashSale: Sendable {
         return .won(orderSn: orderSn)
     }
 
-    private func take(sku: Int64, session: Int64, buyer: Int64, count: Int, orderSn: String, spent: String?) async throws -> TakeReply {
+    private func take(sku: Int64, session: Int64, buyer: Int64, count: Int, orderSn: String, spent: FlashSaleChallenge.Spent?) async throws -> TakeReply {
+        let now = Date()
         let reply = try await redis.evaluate(
             FlashSaleScripts.take,
             keys: [
                 FlashSaleKeys.session(sku, session: session), FlashSaleKeys.permits(sku, session: session),
                 FlashSaleKeys.buyers(sku, session: session), FlashSaleKeys.countdown(sku, orderSn), FlashSaleKeys.bucket(sku, buyer),
-                FlashSaleKeys.wins(sku, session: session), FlashSaleKeys.usedChallenge(sku, spent ?? "-"),
+                FlashSaleKeys.wins(sku, session: session), FlashSaleKeys.usedChallenge(sku, spent?.random ?? "-"),
             ],
             arguments: [
-                String(buyer), String(count), String(Int64(Date().timeIntervalSince1970 * 1000)), String(config.latchTTLMilliseconds),
+                String(buyer), String(count), String(Int64(now.timeIntervalSince1970 * 1000)), String(config.latchTTLMilliseconds),
                 String(config.bucketCapacity), String(config.bucketRate), orderSn,
-                spent == nil ? "0" : String(Int(config.challengeLifetime * 1000)),
+                spent.map { String($0.markerMilliseconds(now: now)) } ?? "0",
             ])
         return try TakeReply(reply)
     }

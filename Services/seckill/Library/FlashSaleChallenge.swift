@@ -42,9 +42,17 @@ package struct FlashSaleChallenge: Sendable {
         return claim + "." + Base64URL.encode(HMACSHA256.mac(key: key, message: Array(claim.utf8)))
     }
 
-    /// Checks `answer` to `nonce` for `buyer` in `session` (whose code and bits are given); the
-    /// nonce's random part is returned to mark it used.
-    package func verify(nonce: String, answer: String, buyer: Int64, session: Int64, code: String?, bits: Int, now: Date = Date()) throws(Refusal) -> String {
+    /// A verified nonce: its random part (to mark it used) and its expiry.
+    package struct Spent: Sendable, Equatable {
+        package let random: String
+        package let expiresAt: Date
+        /// How long its used-marker must live: until the nonce expires, and a minute for clocks
+        /// that differ between instances.
+        package func markerMilliseconds(now: Date) -> Int { max(1000, Int((expiresAt.timeIntervalSince(now) + 60) * 1000)) }
+    }
+
+    /// Checks `answer` to `nonce` for `buyer` in `session` (whose code and bits are given).
+    package func verify(nonce: String, answer: String, buyer: Int64, session: Int64, code: String?, bits: Int, now: Date = Date()) throws(Refusal) -> Spent {
         guard nonce.utf8.count <= 160, !answer.isEmpty, answer.utf8.count <= 32 else { throw .malformed }
         let parts = nonce.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "c1", let issuedSession = Int64(parts[1]), let issuedBuyer = Int64(parts[2]),
@@ -58,6 +66,6 @@ package struct FlashSaleChallenge: Sendable {
         guard Double(expires) / 1000 > now.timeIntervalSince1970 else { throw .expired }
         let digest = SHA256.digest(Array("\(nonce):\(code ?? ""):\(answer)".utf8))
         guard SHA256.leadingZeroBits(digest) >= bits else { throw .tooWeak }
-        return String(parts[4])
+        return Spent(random: String(parts[4]), expiresAt: Date(timeIntervalSince1970: Double(expires) / 1000))
     }
 }

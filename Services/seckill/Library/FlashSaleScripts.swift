@@ -5,7 +5,7 @@ package enum FlashSaleScripts {
     /// Takes a permit of one session atomically. KEYS: session, permits, buyers, countdown, bucket,
     /// wins, the challenge nonce's used-marker. ARGV: user, count, now (ms), latch ttl (ms), bucket
     /// capacity, bucket refill per second, order number (recorded in `wins` on a win), the marker's
-    /// ttl in ms ("0": the session has no challenge).
+    /// ttl in ms ("0": the session has no challenge; else until the nonce expires, and a minute).
     /// Returns {code, session id or retry-after ms} (and the price on a win), the codes of
     /// `TakeReply.Code`: 1 won, 0 sold out, -1 over the buyer's limit, -2 not started, -3 ended,
     /// -4 no session loaded, -5 rate limited, -6 challenge nonce already used.
@@ -18,7 +18,6 @@ package enum FlashSaleScripts {
     static let take = RedisScript("""
         local s = redis.call('HMGET', KEYS[1], 'id', 'start', 'end', 'limit', 'price')
         if not s[1] then return {-4, 0} end
-        if ARGV[8] ~= '0' and not redis.call('SET', KEYS[7], '1', 'NX', 'PX', ARGV[8]) then return {-6, s[1]} end
         local now = tonumber(ARGV[3])
         local count = tonumber(ARGV[2])
         local open = now >= tonumber(s[2]) and now < tonumber(s[3])
@@ -39,6 +38,9 @@ package enum FlashSaleScripts {
             return {-5, math.ceil((1 - tokens) * 1000 / rate)}
         end
         redis.call('SET', KEYS[5], (tokens - 1) .. ':' .. now, 'PX', math.ceil(capacity * 1000 / rate) + 1000)
+        -- A challenge nonce answers one buy; marked only past the read-only sold-out answer and the
+        -- bucket, so neither a crowd after the sell-out nor a rate-limited bot writes markers.
+        if ARGV[8] ~= '0' and not redis.call('SET', KEYS[7], '1', 'NX', 'PX', ARGV[8]) then return {-6, s[1]} end
         if now < tonumber(s[2]) then return {-2, s[1]} end
         if now >= tonumber(s[3]) then return {-3, s[1]} end
         if over then return {-1, s[1]} end

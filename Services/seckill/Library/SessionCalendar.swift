@@ -24,6 +24,11 @@ package final class SessionCalendar: Sendable {
         }
     }
 
+    /// Every session it holds (not yet released), by start time.
+    package func all() -> [FlashSaleSession] {
+        bySku.withLock { $0.values.flatMap { $0 } }.sorted { ($0.startTime, $0.id) < ($1.startTime, $1.id) }
+    }
+
     /// The running session at `now`; else the next to start (the answer is "not started"); else
     /// the last to end ("ended"); nil when the sku has none.
     package func session(for sku: Int64, at now: Date) -> FlashSaleSession? {

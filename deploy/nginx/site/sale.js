@@ -139,6 +139,27 @@ async function json(response) {
   try { return await response.json(); } catch (_) { return { code: response.status, msg: "HTTP " + response.status }; }
 }
 
+/** Tries `attempt` until it answers, waiting longer each time (a 429 or 503 at the peak is normal). */
+async function patiently(attempt, seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  for (let wait = 300; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (error.message === "login" || Date.now() + wait > deadline) throw error;
+      await sleep(wait + Math.random() * 200);
+    }
+  }
+}
+
+/** A challenge nonce for the sku's session (checks the login too). */
+async function fetchChallenge(skuId) {
+  const issued = await fetch("/miaosha/challenge?skuId=" + skuId, { credentials: "same-origin", headers });
+  if (issued.status === 401) { document.getElementById("login").hidden = false; throw new Error("login"); }
+  if (!issued.ok) throw new Error("HTTP " + issued.status);
+  return (await json(issued)).data;
+}
+
 async function buy(id) {
   if (state.busy.has(id)) return;
   state.busy.add(id);
@@ -147,18 +168,19 @@ async function buy(id) {
   try {
     // The code appears in the list at the start (the list is cached for about a second).
     let session = state.sessions.find((s) => s.id === id);
-    for (let i = 0; i < 20 && session && session.codeRequired && !session.code; i++) {
+    if (session && session.codeRequired && !session.code) {
       status(id, "等待开场码 Waiting for the session code…");
-      await sleep(300);
-      await loadSessions();
-      session = state.sessions.find((s) => s.id === id);
+      session = await patiently(async () => {
+        await loadSessions();
+        const found = state.sessions.find((s) => s.id === id);
+        if (found && found.codeRequired && !found.code) throw new Error("no code yet");
+        return found;
+      }, 15);
     }
     if (!session) throw new Error("session gone");
     button.textContent = "验证中 Verifying…";
     status(id, "正在计算验证 Solving the challenge…");
-    const issued = await fetch("/miaosha/challenge?skuId=" + session.skuId, { credentials: "same-origin", headers });
-    if (issued.status === 401) { document.getElementById("login").hidden = false; throw new Error("login"); }
-    const challenge = (await json(issued)).data || { bits: 0, nonce: "" };
+    const challenge = await patiently(() => fetchChallenge(session.skuId), 10);
     const began = performance.now();
     const answer = challenge.bits > 0 ? await solve(challenge.nonce, session.code, challenge.bits) : "";
     const solvedIn = Math.round(performance.now() - began);
@@ -213,11 +235,13 @@ async function payWait(id, orderSn) {
 
 async function main() {
   try {
-    await loadSessions();
+    await patiently(loadSessions, 30);
   } catch (error) {
     document.getElementById("clock").textContent = "加载失败，重试中 Loading failed, retrying: " + error.message;
   }
   render();
+  // Know about a missing login before the start, not at it.
+  if (state.sessions.length > 0) fetchChallenge(state.sessions[0].skuId).catch(() => {});
   setInterval(render, 250);
   // The list again every few seconds (permits left, new sessions); the gateway caches it.
   setInterval(() => loadSessions().then(render).catch(() => {}), 5000);
