@@ -20,20 +20,24 @@ public final class AMQPConsumer: Service, Sendable {
 
     private let endpoint: AMQPEndpoint
     private let topology: AMQPTopology
-    private let queue: String
+    /// The queue consumed.
+    public let queue: String
     private let prefetch: Int
     private let parallelism: Int
     private let deadLetterExchange: String
     private let deadLetters: AMQPPublisher
     private let retry: AMQPRetryPolicy
     private let handler: Handler
+    private let observe: @Sendable (AMQPSettlement) -> Void
     private let logger: Logger
 
     public init(
         endpoint: AMQPEndpoint, topology: AMQPTopology, queue: String, prefetch: Int = 4, parallelism: Int = 1,
         deadLetterExchange: String, deadLetters: AMQPPublisher, retry: AMQPRetryPolicy = .standard,
-        logger: Logger = Logger(label: "gmall.amqp.consumer"), handler: @escaping Handler
+        logger: Logger = Logger(label: "gmall.amqp.consumer"), observe: @escaping @Sendable (AMQPSettlement) -> Void = { _ in },
+        handler: @escaping Handler
     ) {
+        self.observe = observe
         self.retry = retry
         self.endpoint = endpoint
         self.topology = topology
@@ -116,14 +120,18 @@ public final class AMQPConsumer: Service, Sendable {
         switch outcome {
         case .ack:
             try await connection.ack(delivery.deliveryTag)
+            observe(.ack)
         case .retry(let reason):
             if let parking = retry.retryQueue(for: queue, afterAttempt: delivery.attempt) {
                 try await scheduleRetry(delivery, in: parking, reason: reason, metadata: metadata, on: connection)
+                observe(.retry)
             } else {
                 try await deadLetter(delivery, reason: reason, metadata: metadata, on: connection)
+                observe(.deadLetter)
             }
         case .deadLetter(let reason):
             try await deadLetter(delivery, reason: reason, metadata: metadata, on: connection)
+            observe(.deadLetter)
         }
     }
 

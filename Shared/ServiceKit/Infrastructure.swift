@@ -51,7 +51,7 @@ public struct Infrastructure: Sendable {
         AMQPConsumer(
             endpoint: config.amqp, topology: .withRetries(.gmall, config.amqpRetry, quorum: config.amqpQuorumQueues), queue: route.queue, prefetch: prefetch,
             parallelism: parallelism, deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher, retry: config.amqpRetry,
-            logger: logger, handler: handler)
+            logger: logger, observe: ShopMetrics.deliveries(queue: route.queue), handler: handler)
     }
 
     /// Checks each dependency once; used by `GET /health`.

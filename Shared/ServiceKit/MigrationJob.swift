@@ -16,7 +16,7 @@ public enum MigrationJob {
     ) async throws {
         // The listeners' ports play no part in a migration.
         let config = ServiceConfig(environment: environment, defaultPort: 0, database: database)
-        let logger = makeLogger(label: "gmall.\(service)", level: config.logLevel)
+        let logger = makeLogger(label: "gmall.\(service)", level: config.logLevel, format: config.logFormat)
         for database in [(name: database, url: config.postgresURL)] + more {
             let pool = PostgresPool(url: database.url, maxConnections: 1, logger: logger)
             // Closed on every path (`defer` cannot await): a pool dropped with an open connection asserts.

@@ -27,13 +27,29 @@ package final class OutboxRelay: Service, Sendable {
     package func wake() { wakeups.wake() }
 
     package func run() async throws {
+        var sampled = ContinuousClock.now - .seconds(60)
         await wakeups.run {
             do {
                 while try await relayBatch() > 0 {}
             } catch {
                 logger.warning("outbox.relay.failed", metadata: ["error": "\(error)"])
             }
+            // The backlog's size and age for the metrics, every few seconds (not every round).
+            if ContinuousClock.now - sampled > .seconds(5) {
+                sampled = ContinuousClock.now
+                try? await sampleBacklog()
+            }
         }
+    }
+
+    /// `gmall_outbox_unsent` and `gmall_outbox_oldest_unsent_age_seconds`.
+    func sampleBacklog() async throws {
+        let row = try await postgres.query("""
+            SELECT count(*) AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)) * 1000, 0)::bigint AS age_ms
+            FROM outbox WHERE sent_at IS NULL
+            """).rows[0]
+        ShopMetrics.outboxUnsent.set(try row.decode("n", as: Int64.self))
+        ShopMetrics.outboxOldestAge.set(Double(try row.decode("age_ms", as: Int64.self)) / 1000)
     }
 
     /// Publishes up to 100 rows; returns how many were sent.

@@ -44,6 +44,8 @@ public struct ServiceConfig: Sendable {
     public var amqpRetry: AMQPRetryPolicy
     public var migrationsDirectory: String
     public var logLevel: String
+    /// `GMALL_LOG_FORMAT`: `text` (default) or `json` (one object per line, for a log collector).
+    public var logFormat: String
     /// Secret: required in `X-Admin-Token` by the dead-letter admin endpoints.
     public var adminToken: String?
     public var amqpQuorumQueues: Bool
@@ -74,6 +76,7 @@ public struct ServiceConfig: Sendable {
         } ?? .standard
         migrationsDirectory = env["GMALL_MIGRATIONS"] ?? Self.repositoryRoot + "/deploy/migrations"
         logLevel = env["GMALL_LOG_LEVEL"] ?? "info"
+        logFormat = env["GMALL_LOG_FORMAT"] ?? "text"
         // Trimmed either way: a token pasted or written with a trailing newline still matches.
         adminToken = (try? env.secretOrFile("GMALL_ADMIN_TOKEN", default: nil))?.trimmingCharacters(in: .whitespacesAndNewlines)
         amqpQuorumQueues = env["GMALL_AMQP_QUORUM_QUEUES"] == "true"

@@ -1,3 +1,4 @@
+import AMQP
 import Foundation
 import Hummingbird
 import Logging
@@ -28,9 +29,13 @@ public func makeShopApplication(
     if config.serviceKey == nil {
         logger.error("service.key.missing", metadata: ["config.key": "GMALL_SERVICE_KEY"])
     }
+    _ = ShopMetrics.dependencyErrors  // exported (at zero) from the start
+    // The dead-letter queues of this service's consumers, sampled for the metrics.
+    let consumed = services.compactMap { ($0 as? AMQPConsumer)?.queue }
+    let gauges: [any Service] = consumed.isEmpty ? [] : [DeadLetterGauges(endpoint: config.amqp, queues: consumed, logger: logger)]
     return Application(
         router: publicRouter,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: name),
-        services: infrastructure.services + [internalListener] + services,
+        services: infrastructure.services + [internalListener] + services + gauges,
         logger: logger)
 }

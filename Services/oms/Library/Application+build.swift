@@ -9,7 +9,7 @@ import Signing
 
 /// Builds the oms service: migrations applied, pools, publisher, consumers and routes.
 public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopApplication {
-    let logger = makeLogger(label: "gmall.oms", level: config.shared.logLevel)
+    let logger = makeLogger(label: "gmall.oms", level: config.shared.logLevel, format: config.shared.logFormat)
     let infrastructure = Infrastructure(config: config.shared, topology: .gmall(orderTimeoutSeconds: config.closeAfterSeconds), logger: logger)
     let points = PostgresPool(url: config.pointsPostgresURL, maxConnections: config.shared.postgresPoolSize, logger: logger)
     // Until the application owns the pools and the publisher (it runs and closes them), a throw

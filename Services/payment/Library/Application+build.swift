@@ -10,7 +10,7 @@ import Signing
 /// job, refund job, the `trade.close` and `payment.refund` consumers and the routes of Flow 1
 /// (pay.html, alipay.html, the notify and the return).
 public func buildApplication(_ config: PaymentServiceConfig) async throws -> ShopApplication {
-    let logger = makeLogger(label: "gmall.payment", level: config.shared.logLevel)
+    let logger = makeLogger(label: "gmall.payment", level: config.shared.logLevel, format: config.shared.logFormat)
     let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
     // Not yet owned by the application (which runs and closes them): a failed migration closes
     // the pools and the publisher here (`defer` cannot await); each asserts in debug builds that it was closed.

@@ -8,6 +8,13 @@ import Signing
 
 /// Flow 1's HTTP side: the channel page, the Alipay form, the notify and the return.
 struct PaymentRoutes: Sendable {
+    /// `gmall_notifies_total{result}`: paid, already_paid, recorded (statuses only recorded, refund
+    /// notifies), refused_unverified (malformed or a bad signature), refused_settlement (not ours,
+    /// unknown trade, another amount, an unknown status).
+    static let notifies: [String: ShopCounter] = Dictionary(uniqueKeysWithValues: [
+        "paid", "already_paid", "recorded", "refused_unverified", "refused_settlement",
+    ].map { ($0, ShopMetrics.counter("gmall_notifies_total", "Alipay notifies handled, by result.", [("result", $0)])) })
+
     let store: any PaymentStore
     let rules: SettlementRules
     let gateway: AlipayGateway
@@ -21,6 +28,7 @@ struct PaymentRoutes: Sendable {
     /// All public: the pages that show or start paying an order need the buyer's login; Alipay's
     /// notify and return carry Alipay's signature instead.
     func register(public router: Router<ShopRequestContext>, buyers: BuyerAuthenticator) {
+        _ = Self.notifies  // the counters exist (at zero) from the start
         let buyer = router.group().add(middleware: BuyerAuthMiddleware(buyers))
         buyer.get("/pay.html", use: payPage)
         buyer.get("/alipay.html", use: alipayForm)
@@ -96,16 +104,28 @@ struct PaymentRoutes: Sendable {
             context.logger.warning("payment.notify.refused", metadata: ["reason": "body too large or unreadable"])
             return answer("failure")
         }
+        let evidence: PaymentEvidence
         do {
-            let pairs = try verifier.verify(formBody: body.readableBytesView)
-            let evidence = try verifier.evidence(from: pairs)
+            evidence = try verifier.evidence(from: try verifier.verify(formBody: body.readableBytesView))
+        } catch {
+            Self.notifies["refused_unverified"]?.increment()
+            context.logger.warning("payment.notify.refused", metadata: ["reason": "\(error)"])
+            return answer("failure")
+        }
+        do {
             let result = try await store.settle(evidence, rules: rules, logger: context.logger)
+            switch result {
+            case .paid: Self.notifies["paid"]?.increment()
+            case .alreadyPaid: Self.notifies["already_paid"]?.increment()
+            case .recorded: Self.notifies["recorded"]?.increment()
+            }
             if result == .paid { relay.wake() }
             context.logger.info("payment.notify.handled", metadata: [
                 "payment.out_trade_no": "\(evidence.outTradeNo)", "alipay.trade_status": "\(evidence.tradeStatus)", "payment.result": "\(result)",
             ])
             return answer("success")
         } catch let refusal as PaymentRefusal {
+            Self.notifies["refused_settlement"]?.increment()
             context.logger.warning("payment.notify.refused", metadata: ["reason": "\(refusal)"])
             return answer("failure")
         }

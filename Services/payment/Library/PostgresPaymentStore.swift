@@ -95,6 +95,7 @@ package struct PostgresPaymentStore: PaymentStore {
         case .recordRefund(let outRequestNo, let refundFee):
             if let outRequestNo,
                try await PostgresRefundStore.confirmByNotify(outTradeNo: evidence.outTradeNo, outRequestNo: outRequestNo, refundFee: refundFee, on: connection) {
+                RefundJob.finished[.confirmed]?.increment()
                 logger.info("payment.refund.confirmed", metadata: [
                     "payment.out_trade_no": "\(evidence.outTradeNo)", "refund.out_request_no": "\(outRequestNo)", "refund.confirmed_by": "notify",
                 ])

@@ -54,6 +54,14 @@ package struct PostgresRefundStore: RefundStore {
         }
     }
 
+    package func pending() async throws -> (count: Int, oldestAgeSeconds: Double) {
+        let row = try await postgres.query("""
+            SELECT count(*) AS n, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)) * 1000, 0)::bigint AS age_ms FROM payment_refund
+            WHERE state IN (\(RefundState.requested.rawValue), \(RefundState.sent.rawValue))
+            """).rows[0]
+        return (try row.decode("n"), Double(try row.decode("age_ms", as: Int64.self)) / 1000)
+    }
+
     package func find(outRequestNo: String) async throws -> RefundRecord? {
         try await postgres.query("""
             SELECT id, out_trade_no, out_request_no, amount, reason, state, attempts, last_error FROM payment_refund

@@ -26,6 +26,7 @@ package final class RefundJob: Service, Sendable {
         self.logger = logger
         // Refunds come due `base` after a try at the soonest: looking more often finds nothing.
         wakeups = Wakeups(every: min(base, .seconds(5)))
+        _ = (Self.finished, Self.pendingGauge, Self.oldestPending)  // exported (at zero) from the start
     }
 
     /// Asks the job to look now (a refund was just recorded).
@@ -65,8 +66,21 @@ package final class RefundJob: Service, Sendable {
         }
     }
 
+    /// `gmall_refunds_total{outcome}` (confirmed, refused: final states reached), and the gauges
+    /// of refunds still on their way.
+    static let finished: [RefundState: ShopCounter] = [
+        .confirmed: ShopMetrics.counter("gmall_refunds_total", "Refunds that reached a final state, by outcome.", [("outcome", "confirmed")]),
+        .refused: ShopMetrics.counter("gmall_refunds_total", "Refunds that reached a final state, by outcome.", [("outcome", "refused")]),
+    ]
+    static let pendingGauge = ShopMetrics.gauge("gmall_refunds_pending", "Refunds recorded and not yet confirmed or refused by Alipay.")
+    static let oldestPending = ShopMetrics.gauge(
+        "gmall_refund_oldest_pending_age_seconds", "Age of the oldest refund not yet confirmed or refused (0 when none).")
+
     /// One pass over the refunds that are due.
     package func sweep() async throws {
+        let (count, age) = try await store.pending()
+        Self.pendingGauge.set(Int64(count))
+        Self.oldestPending.set(age)
         for id in try await store.due(limit: 50) where !Task.isShuttingDownGracefully {
             do {
                 _ = try await store.advance(id: id) { refund in try await self.step(refund) }
@@ -98,8 +112,12 @@ package final class RefundJob: Service, Sendable {
             "refund.state": "\(step.state)", "refund.attempts": "\(refund.attempts + 1)", "error.message": "\(step.error ?? "-")",
         ]
         switch step.state {
-        case .confirmed: logger.info("payment.refund.confirmed", metadata: metadata)
-        case .refused: logger.error("payment.refund.refused", metadata: metadata)
+        case .confirmed:
+            Self.finished[.confirmed]?.increment()
+            logger.info("payment.refund.confirmed", metadata: metadata)
+        case .refused:
+            Self.finished[.refused]?.increment()
+            logger.error("payment.refund.refused", metadata: metadata)
         case .requested, .sent:
             if refund.attempts + 1 >= 10 { logger.error("payment.refund.still_pending", metadata: metadata) }
         }

@@ -14,6 +14,9 @@ package protocol RefundStore: Sendable {
     func advance(id: Int64, _ ask: @Sendable (RefundRecord) async throws -> RefundStep) async throws -> Bool
 
     func find(outRequestNo: String) async throws -> RefundRecord?
+
+    /// How many refunds are not final yet, and the age in seconds of the oldest (0 when none).
+    func pending() async throws -> (count: Int, oldestAgeSeconds: Double)
 }
 
 /// What recording a refund request came to.

@@ -9,7 +9,7 @@ import Signing
 /// Builds the seckill service: sessions (admin open on the internal listener, public listing), the
 /// flash-sale attempt, the pay-wait, the `sec.release` consumer and the session keeper.
 public func buildApplication(_ config: SeckillServiceConfig) async throws -> ShopApplication {
-    let logger = makeLogger(label: "gmall.seckill", level: config.shared.logLevel)
+    let logger = makeLogger(label: "gmall.seckill", level: config.shared.logLevel, format: config.shared.logFormat)
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
     // Not yet owned by the application (which runs and closes them): a failed migration closes
     // the pools and the publisher here (`defer` cannot await); each asserts in debug builds that it was closed.

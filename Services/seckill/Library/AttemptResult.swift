@@ -42,6 +42,25 @@ package enum AttemptResult: Sendable, Equatable {
 }
 
 extension AttemptResult {
+    /// The `result` label of `gmall_flash_sale_attempts_total`.
+    package var metricLabel: String {
+        switch self {
+        case .won: "won"
+        case .soldOut: "sold_out"
+        case .alreadyBought: "already_bought"
+        case .notStarted: "not_started"
+        case .ended: "ended"
+        case .noSession: "no_session"
+        case .rateLimited: "rate_limited"
+        case .retry: "retry"
+        case .wrongCode: "wrong_code"
+        case .challengeRefused: "challenge_refused"
+        }
+    }
+
+    /// Every label, for counters that exist from the start.
+    package static let metricLabels = ["won", "sold_out", "already_bought", "not_started", "ended", "no_session", "rate_limited", "retry", "wrong_code", "challenge_refused"]
+
     /// What the buyer hears when PostgreSQL refused the win Redis granted (the permit goes back).
     init(refusal: WinRefusal) {
         switch refusal {

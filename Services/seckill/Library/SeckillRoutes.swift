@@ -16,6 +16,10 @@ struct SeckillRoutes: Sendable {
     let defaultChallengeBits: Int
     /// The answers that carry no data are the same bytes every time: encoded once.
     let fixedAnswers: [Int: ByteBuffer]
+    /// `gmall_flash_sale_attempts_total{result}`, one counter per answer, made once.
+    static let attempts: [String: ShopCounter] = Dictionary(uniqueKeysWithValues: AttemptResult.metricLabels.map {
+        ($0, ShopMetrics.counter("gmall_flash_sale_attempts_total", "Flash-sale buy attempts, by the answer the buyer got.", [("result", $0)]))
+    })
     /// The public session list, made at most once a second however many ask (a crowd refreshing
     /// the page costs PostgreSQL one query a second).
     let sessionList = RecentValue<ByteBuffer>(for: .seconds(1))
@@ -26,6 +30,7 @@ struct SeckillRoutes: Sendable {
         self.calendar = calendar
         self.redis = redis
         self.defaultChallengeBits = defaultChallengeBits
+        _ = Self.attempts  // the counters exist (at zero) from the start
         fixedAnswers = try Dictionary(uniqueKeysWithValues: [AttemptResult.soldOut, .alreadyBought, .notStarted, .ended, .noSession].map {
             ($0.code, ByteBuffer(bytes: try ShopJSON.encoder.encode(ResponseVo<String>(code: $0.code, msg: $0.message, data: nil))))
         })
@@ -54,6 +59,7 @@ struct SeckillRoutes: Sendable {
         let proof = FlashSale.Proof(
             code: query.get("code").map { String($0) }, nonce: query.get("nonce").map { String($0) }, answer: query.get("answer").map { String($0) })
         let result = try await sale.attempt(sku: sku, buyer: buyer, proof: proof, logger: context.logger)
+        Self.attempts[result.metricLabel]?.increment()
         switch result {
         case .won(let orderSn):
             return try ShopJSON.response(ResponseVo(code: 0, msg: "success", data: orderSn))

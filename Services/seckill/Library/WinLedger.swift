@@ -1,5 +1,6 @@
 import Logging
 import Postgres
+import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
@@ -43,7 +44,11 @@ package final class WinLedger: Service, Sendable {
         }
     }
 
+    /// `gmall_flash_sale_wins_recorded_total`.
+    static let recorded = ShopMetrics.counter("gmall_flash_sale_wins_recorded_total", "Flash-sale wins committed to PostgreSQL (before the buyer hears of them).")
+
     package func run() async throws {
+        _ = Self.recorded  // exists (at zero) from the start
         for await _ in signal.cancelOnGracefulShutdown() {
             while true {
                 let batch = state.withLock { s -> [(win: Win, continuation: CheckedContinuation<Void, any Error>)] in
@@ -54,6 +59,7 @@ package final class WinLedger: Service, Sendable {
                 if batch.isEmpty { break }
                 do {
                     let refused = try await write(batch.map(\.win))
+                    Self.recorded.increment(by: Int64(batch.count - refused.count))
                     for item in batch {
                         if let refusal = refused[item.win.orderSn] {
                             item.continuation.resume(throwing: refusal)

@@ -7,7 +7,7 @@ import ServiceKit
 /// Builds the wms service: stock locks and reservations on the internal listener, `stock.minus` and
 /// `stock.unlock` consumers.
 public func buildApplication(_ config: WareServiceConfig) async throws -> ShopApplication {
-    let logger = makeLogger(label: "gmall.wms", level: config.shared.logLevel)
+    let logger = makeLogger(label: "gmall.wms", level: config.shared.logLevel, format: config.shared.logFormat)
     let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
     // Not yet owned by the application (which runs and closes them): a failed migration closes
     // the pools and the publisher here (`defer` cannot await); each asserts in debug builds that it was closed.

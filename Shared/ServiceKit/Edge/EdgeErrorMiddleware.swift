@@ -19,6 +19,7 @@ struct EdgeErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.error("http.request.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
             } else if shop.status == .serviceUnavailable {
                 context.logger.warning("http.request.unavailable", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+                if let dependency = ShopError.dependency(of: error) { ShopMetrics.dependencyErrors[dependency]?.increment() }
             }
             throw shop
         }

@@ -46,6 +46,16 @@ public struct ShopError: Error, HTTPResponseError, CustomStringConvertible, Send
 }
 
 extension ShopError {
+    /// The dependency whose failure `error` is, for the metrics.
+    static func dependency(of error: any Error) -> String? {
+        switch error {
+        case is PostgresError: "postgres"
+        case is RedisError: "redis"
+        case is AMQPError: "rabbitmq"
+        default: nil
+        }
+    }
+
     /// The client's view of `error`. Infrastructure that is down or restarting is a 503 to retry;
     /// input that could not be read is a 400; anything else is a bug: 500, logged by the caller.
     public init(_ error: any Error) {

@@ -1,0 +1,47 @@
+import Foundation
+import Logging
+
+/// One JSON object per line on standard error: `timestamp` (ISO 8601, UTC, milliseconds), `level`,
+/// `logger`, `message`, and the metadata's dot-keyed fields as they are (`order.sn`,
+/// `amqp.queue`, `error.message`, …). For log collectors (`GMALL_LOG_FORMAT=json`).
+package struct JSONLogHandler: LogHandler {
+    let label: String
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+
+    package init(label: String) { self.label = label }
+
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    package func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
+        function: String, line: UInt
+    ) {
+        var fields: [String: Any] = [:]
+        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) { fields[key] = Self.json(value) }
+        fields["timestamp"] = Self.timestamp()
+        fields["level"] = level.rawValue
+        fields["logger"] = label
+        fields["message"] = message.description
+        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        // One write per line: lines from several threads never interleave.
+        FileHandle.standardError.write(data + Data([0x0A]))
+    }
+
+    static func json(_ value: Logger.Metadata.Value) -> Any {
+        switch value {
+        case .string(let text): text
+        case .stringConvertible(let convertible): convertible.description
+        case .array(let values): values.map(json)
+        case .dictionary(let entries): entries.mapValues(json)
+        }
+    }
+
+    static func timestamp() -> String {
+        let format = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+        return Date().formatted(format)
+    }
+}
