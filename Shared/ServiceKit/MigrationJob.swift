@@ -15,7 +15,7 @@ public enum MigrationJob {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws {
         // The listeners' ports play no part in a migration.
-        let config = ServiceConfig(environment: environment, defaultPort: 0, database: database)
+        let config = try ServiceConfig(environment: environment, defaultPort: 0, database: database)
         let logger = makeLogger(label: "gmall.\(service)", level: config.logLevel, format: config.logFormat)
         for database in [(name: database, url: config.postgresURL)] + more {
             let pool = PostgresPool(url: database.url, maxConnections: 1, logger: logger)

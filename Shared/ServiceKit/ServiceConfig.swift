@@ -50,9 +50,21 @@ public struct ServiceConfig: Sendable {
     public var adminToken: String?
     public var amqpQuorumQueues: Bool
 
-    /// Reads the keys above from `environment`, for a service on `defaultPort` using `database`.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, defaultPort: Int, database: String) {
+    /// Every value read from the environment (this and the service's own keys), secrets
+    /// redacted: logged at start (`config.effective`).
+    public var effective: [String: String] = [:]
+
+    /// Reads the keys above from `environment`; a value that cannot be used is refused (`ConfigError`).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, defaultPort: Int, database: String) throws {
         let env = ProcessEnvironment(values: environment)
+        self.init(env: env, defaultPort: defaultPort, database: database)
+        try env.check()
+        effective = env.effective
+    }
+
+    /// Reads the keys above from `env`, for a service on `defaultPort` using `database`; the
+    /// service reads its own keys from the same `env`, then calls `env.check()`.
+    public init(env: ProcessEnvironment, defaultPort: Int, database: String) {
         httpHost = env["GMALL_HTTP_HOST"] ?? "127.0.0.1"
         httpPort = env.int("GMALL_HTTP_PORT") ?? defaultPort
         internalHost = env["GMALL_INTERNAL_HOST"] ?? "127.0.0.1"
@@ -71,15 +83,19 @@ public struct ServiceConfig: Sendable {
             host: env["GMALL_AMQP_HOST"] ?? "127.0.0.1", port: env.int("GMALL_AMQP_PORT") ?? 55672,
             user: env["GMALL_AMQP_USER"] ?? "guest", password: env["GMALL_AMQP_PASSWORD"] ?? "guest",
             vhost: env["GMALL_AMQP_VHOST"] ?? "/")
-        amqpRetry = env["GMALL_AMQP_RETRY_DELAYS_MS"].map { text in
-            AMQPRetryPolicy(delays: text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
-        } ?? .standard
+        amqpRetry = env.ints("GMALL_AMQP_RETRY_DELAYS_MS").map { AMQPRetryPolicy(delays: $0) } ?? .standard
         migrationsDirectory = env["GMALL_MIGRATIONS"] ?? Self.repositoryRoot + "/deploy/migrations"
         logLevel = env["GMALL_LOG_LEVEL"] ?? "info"
         logFormat = env["GMALL_LOG_FORMAT"] ?? "text"
         // Trimmed either way: a token pasted or written with a trailing newline still matches.
         adminToken = (try? env.secretOrFile("GMALL_ADMIN_TOKEN", default: nil))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        amqpQuorumQueues = env["GMALL_AMQP_QUORUM_QUEUES"] == "true"
+        amqpQuorumQueues = env.bool("GMALL_AMQP_QUORUM_QUEUES") ?? false
+        if postgresPoolSize < 1 { env.refuse("GMALL_PG_POOL_SIZE", "must be at least 1") }
+        if redisPoolSize < 1 { env.refuse("GMALL_REDIS_POOL_SIZE", "must be at least 1") }
+        if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
+            env.refuse("GMALL_LOG_LEVEL", "is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        if !["text", "json"].contains(logFormat) { env.refuse("GMALL_LOG_FORMAT", "is not text or json") }
     }
 
     /// The local cluster's URL for `database`: `GMALL_PG_BASE_URL` (default

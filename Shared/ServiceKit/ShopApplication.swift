@@ -26,6 +26,8 @@ public func makeShopApplication(
         router: internalRouter,
         configuration: .init(address: .hostname(config.internalHost, port: config.internalPort), serverName: name),
         logger: logger)
+    // What this process runs with, secrets redacted: the first thing to read at 3 a.m.
+    logger.info("config.effective", metadata: Logger.Metadata(uniqueKeysWithValues: config.effective.map { ("config.\($0.key)", .string($0.value)) }))
     if config.serviceKey == nil {
         logger.error("service.key.missing", metadata: ["config.key": "GMALL_SERVICE_KEY"])
     }

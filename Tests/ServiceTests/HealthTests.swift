@@ -60,7 +60,7 @@ struct HealthTests {
 
     @Test("a service whose database is unreachable reports DOWN with 503, not a crash")
     func downWhenDatabaseGone() async throws {
-        var config = WareServiceConfig()
+        var config = try WareServiceConfig()
         config.shared.postgresURL = "postgresql://postgres@127.0.0.1:1/guli_wms?connect_timeout=2"
         let infrastructure = ServiceKitProbe.infrastructure(config.shared)
         let report = await infrastructure.health()

@@ -102,10 +102,10 @@ actor TestCluster {
         var paymentEnv = env
         paymentEnv["GMALL_HTTP_PORT"] = String(Self.paymentPort)
         let oms = try await OrderService.buildApplication(try OrderServiceConfig(environment: omsEnv))
-        let payment = try await PaymentService.buildApplication(PaymentServiceConfig(environment: paymentEnv))
+        let payment = try await PaymentService.buildApplication(try PaymentServiceConfig(environment: paymentEnv))
         var wmsEnv = env
         wmsEnv["GMALL_HTTP_PORT"] = String(Self.wmsPort)
-        let wms = try await WareService.buildApplication(WareServiceConfig(environment: wmsEnv))
+        let wms = try await WareService.buildApplication(try WareServiceConfig(environment: wmsEnv))
         let simulator = try buildSimulator(SimulatorConfig(environment: env))
         let group = ServiceGroup(configuration: .init(services: [wms, oms, payment, simulator], logger: Logger(label: "test.cluster")))
         Task.detached { try await group.run() }

@@ -23,12 +23,14 @@ public struct OrderServiceConfig: Sendable {
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
-        shared = ServiceConfig(environment: environment, defaultPort: 18091, database: "guli_oms")
+        shared = ServiceConfig(env: env, defaultPort: 18091, database: "guli_oms")
         pointsPostgresURL = Self.pointsURL(environment: environment)
         wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:19093"
         closeAfterSeconds = env.int("GMALL_ORDER_TIMEOUT_SECONDS") ?? 1800
         seckillParallelism = max(1, env.int("OMS_SECKILL_PARALLELISM") ?? 8)
         jwtPublicKey = try env.secretOrFile("GMALL_JWT_PUBLIC_KEY", default: shared.keysDirectory + "/jwt_public.pem")
+        try env.check()
+        shared.effective = env.effective
     }
 
     /// `GMALL_UMS_PG_URL`, or the local cluster's `guli_ums`.

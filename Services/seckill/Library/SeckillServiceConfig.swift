@@ -31,7 +31,7 @@ public struct SeckillServiceConfig: Sendable {
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
-        shared = ServiceConfig(environment: environment, defaultPort: 18094, database: "guli_sms")
+        shared = ServiceConfig(env: env, defaultPort: 18094, database: "guli_sms")
         let keys = shared.keysDirectory
         wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:19093"
         jwtPublicKey = try env.secretOrFile("GMALL_JWT_PUBLIC_KEY", default: keys + "/jwt_public.pem")
@@ -43,5 +43,7 @@ public struct SeckillServiceConfig: Sendable {
         reconcileInterval = .milliseconds(env.int("SECKILL_RECONCILE_INTERVAL_MS") ?? 5000)
         challengeBits = min(24, max(0, env.int("SECKILL_CHALLENGE_BITS") ?? 18))
         challengeLifetime = TimeInterval(max(10, env.int("SECKILL_CHALLENGE_SECONDS") ?? 120))
+        try env.check()
+        shared.effective = env.effective
     }
 }

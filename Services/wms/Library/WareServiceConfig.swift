@@ -9,7 +9,10 @@ public struct WareServiceConfig: Sendable {
     /// The database name, also the migrations sub-folder.
     public let database = "guli_wms"
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        shared = ServiceConfig(environment: environment, defaultPort: 18093, database: "guli_wms")
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let env = ProcessEnvironment(values: environment)
+        shared = ServiceConfig(env: env, defaultPort: 18093, database: "guli_wms")
+        try env.check()
+        shared.effective = env.effective
     }
 }

@@ -8,7 +8,7 @@ struct App {
     static func main() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
         if MigrationJob.requested { return try await migrateOnly() }
-        let config = WareServiceConfig()
+        let config = try WareServiceConfig()
         let app = try await buildApplication(config)
         try await app.runService()
     }

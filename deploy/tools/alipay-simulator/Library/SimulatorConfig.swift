@@ -35,5 +35,9 @@ public struct SimulatorConfig: Sendable {
         merchantPublicKey = try env.secretOrFile("ALIPAY_MERCHANT_PUBLIC_KEY", default: keys + "/merchant_public.pem")
         alipayPrivateKey = try env.secretOrFile("ALIPAY_SIM_PRIVATE_KEY", default: keys + "/alipay_private.pem")
         retryScale = env["ALIPAY_SIM_RETRY_SCALE"].flatMap(Double.init) ?? 0.01
+        if env["ALIPAY_SIM_RETRY_SCALE"] != nil, env["ALIPAY_SIM_RETRY_SCALE"].flatMap(Double.init) == nil {
+            env.refuse("ALIPAY_SIM_RETRY_SCALE", "is not a number")
+        }
+        try env.check()
     }
 }
