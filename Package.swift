@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "Contracts", path: "Shared/Contracts"),
         .target(
             name: "ServiceKit", dependencies: [
-                "Postgres", "Redis", "AMQP", "Contracts", "Signing",
+                "Pooling", "Postgres", "Redis", "AMQP", "Contracts", "Signing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -11,17 +11,21 @@ public actor ConnectionPool<Connection: Sendable> {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var closed = false
     private let closedError: any Error
+    private let observe: @Sendable (PoolWait) -> Void
 
     /// - Parameters:
     ///   - maxConnections: the most connections ever open at once.
     ///   - closedError: what `lease` throws once the pool is closed.
     ///   - connect: opens one new connection.
     ///   - discard: closes a connection the pool lets go of.
+    ///   - observe: told when a caller starts and stops waiting for a connection (metrics).
     public init(
         maxConnections: Int, closedError: any Error,
         connect: @escaping @Sendable () async throws -> Connection,
-        discard: @escaping @Sendable (Connection) async -> Void
+        discard: @escaping @Sendable (Connection) async -> Void,
+        observe: @escaping @Sendable (PoolWait) -> Void = { _ in }
     ) {
+        self.observe = observe
         precondition(maxConnections > 0, "a pool needs at least one connection")
         self.maxConnections = maxConnections
         self.closedError = closedError
@@ -44,7 +48,10 @@ public actor ConnectionPool<Connection: Sendable> {
                     throw error
                 }
             }
+            let started = ContinuousClock.now
+            observe(.waiting(waiters.count + 1))
             await withCheckedContinuation { waiters.append($0) }
+            observe(.served(after: ContinuousClock.now - started, waiting: waiters.count))
         }
     }
 

@@ -12,7 +12,11 @@ public final class PostgresPool: Service, Sendable {
     /// - Parameters:
     ///   - url: libpq connection string (secret: may carry a password).
     ///   - maxConnections: the bound (default 8).
-    public init(url: String, maxConnections: Int = 8, logger: Logger = Logger(label: "gmall.postgres")) {
+    ///   - observe: told when callers wait for a connection (metrics).
+    public init(
+        url: String, maxConnections: Int = 8, logger: Logger = Logger(label: "gmall.postgres"),
+        observe: @escaping @Sendable (PoolWait) -> Void = { _ in }
+    ) {
         self.logger = logger
         self.pool = ConnectionPool(
             maxConnections: maxConnections,
@@ -25,7 +29,8 @@ public final class PostgresPool: Service, Sendable {
                     throw error
                 }
             },
-            discard: { await $0.close() })
+            discard: { await $0.close() },
+            observe: observe)
     }
 
     /// Waits for shutdown, then closes the pool (see `close()`).

@@ -23,7 +23,8 @@ public struct Infrastructure: Sendable {
         self.config = config
         self.usesRedis = usesRedis
         self.logger = logger
-        postgres = PostgresPool(url: config.postgresURL, maxConnections: config.postgresPoolSize, logger: logger)
+        postgres = PostgresPool(
+            url: config.postgresURL, maxConnections: config.postgresPoolSize, logger: logger, observe: ShopMetrics.poolWaits(pool: "postgres"))
         redis = RedisPool(host: config.redisHost, port: config.redisPort, password: config.redisPassword, maxConnections: config.redisPoolSize, logger: logger)
         publisher = AMQPPublisher(endpoint: config.amqp, topology: .withRetries(topology ?? .gmall, config.amqpRetry, quorum: config.amqpQuorumQueues), logger: logger)
     }

@@ -1,5 +1,6 @@
 import AMQP
 import Contracts
+import Pooling
 import Prometheus
 
 /// The metrics an operator alerts on (docs/OPERATIONS.md, "Metrics"): Prometheus names in base
@@ -39,6 +40,25 @@ package enum ShopMetrics {
     package static let outboxUnsent = gauge("gmall_outbox_unsent", "Outbox rows not yet published.")
     package static let outboxOldestAge = gauge(
         "gmall_outbox_oldest_unsent_age_seconds", "Age of the oldest outbox row not yet published (0 when none).")
+
+    /// `gmall_pool_waiters{pool}`, `gmall_pool_waits_total{pool}`, `gmall_pool_wait_seconds_total{pool}`:
+    /// callers waiting for a connection now, and how often and how long they waited (the average
+    /// wait is the rate of the second over the rate of the first).
+    package static func poolWaits(pool: String) -> @Sendable (PoolWait) -> Void {
+        let waiters = gauge("gmall_pool_waiters", "Callers waiting for a pooled connection now, by pool.", [("pool", pool)])
+        let waits = counter("gmall_pool_waits_total", "Times a caller had to wait for a pooled connection, by pool.", [("pool", pool)])
+        let seconds = counter("gmall_pool_wait_seconds_total", "Time callers spent waiting for a pooled connection, by pool.", [("pool", pool)])
+        return { event in
+            switch event {
+            case .waiting(let count):
+                waiters.set(Int64(count))
+            case .served(let after, let count):
+                waiters.set(Int64(count))
+                waits.increment()
+                seconds.increment(by: Double(after.components.seconds) + Double(after.components.attoseconds) / 1e18)
+            }
+        }
+    }
 
     /// `gmall_dead_letters{queue}`: messages waiting in a dead-letter queue.
     package static func deadLetters(queue: String) -> Prometheus.Gauge {

@@ -36,7 +36,8 @@ struct MetricsTests {
         for name in [
             "gmall_flash_sale_attempts_total", "gmall_flash_sale_wins_recorded_total", "gmall_notifies_total", "gmall_refunds_total",
             "gmall_refunds_pending", "gmall_refund_oldest_pending_age_seconds", "gmall_outbox_unsent", "gmall_outbox_oldest_unsent_age_seconds",
-            "gmall_amqp_deliveries_total", "gmall_dead_letters", "gmall_dependency_errors_total",
+            "gmall_amqp_deliveries_total", "gmall_dead_letters", "gmall_dependency_errors_total", "gmall_pool_waiters",
+            "gmall_pool_waits_total", "gmall_pool_wait_seconds_total",
         ] {
             #expect(page.helps.contains(name), "\(name) has no HELP line")
         }
