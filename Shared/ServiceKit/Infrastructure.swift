@@ -47,6 +47,18 @@ public struct Infrastructure: Sendable {
         try await Migrator(directory: config.migrationsDirectory + "/" + database).migrate(postgres, logger: logger)
     }
 
+    /// The same, for a service's build, before the application owns (runs and closes) the pools
+    /// and the publisher: if the migrations fail, they are closed here before the error goes on
+    /// (`defer` cannot await; each asserts in debug builds that it was closed).
+    public func migrateOrClose(database: String) async throws {
+        do {
+            try await migrate(database: database)
+        } catch {
+            await close()
+            throw error
+        }
+    }
+
     /// A consumer of `route`'s queue that dead-letters through this service's publisher.
     package func consumer(for route: Messaging.Route, prefetch: Int = 4, parallelism: Int = 1, handler: @escaping AMQPConsumer.Handler) -> AMQPConsumer {
         AMQPConsumer(

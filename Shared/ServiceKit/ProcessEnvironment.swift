@@ -36,33 +36,31 @@ public final class ProcessEnvironment: Sendable {
 
     /// An integer, nil when unset; a value that is not one is noted for `check()`.
     public func int(_ name: String) -> Int? {
-        guard let text = self[name] else { return nil }
-        guard let number = reader.int(forKey: Self.key(name)) else {
-            record.withLock { $0.problems.append("\(name)=\(text) is not an integer") }
-            return nil
-        }
-        return number
+        typed(name, "is not an integer") { [reader] _ in reader.int(forKey: Self.key(name)) }
     }
 
     /// `true` or `false`, nil when unset; anything else is noted for `check()`.
     public func bool(_ name: String) -> Bool? {
-        guard let text = self[name] else { return nil }
-        guard let value = reader.bool(forKey: Self.key(name)) else {
-            record.withLock { $0.problems.append("\(name)=\(text) is not true or false") }
-            return nil
-        }
-        return value
+        typed(name, "is not true or false") { [reader] _ in reader.bool(forKey: Self.key(name)) }
     }
 
     /// A comma-separated list of integers, nil when unset; a bad element is noted for `check()`.
     public func ints(_ name: String) -> [Int]? {
+        typed(name, "is not a comma-separated list of integers") { text in
+            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            return parts.isEmpty || parts.contains(nil) ? nil : parts.compactMap { $0 }
+        }
+    }
+
+    /// The value of `name` read by `convert`, nil when unset; set but not convertible, it is noted
+    /// (`NAME=value <why>`) for `check()`.
+    private func typed<T>(_ name: String, _ why: String, _ convert: (String) -> T?) -> T? {
         guard let text = self[name] else { return nil }
-        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.allSatisfy({ $0 != nil }), !parts.isEmpty else {
-            record.withLock { $0.problems.append("\(name)=\(text) is not a comma-separated list of integers") }
+        guard let value = convert(text) else {
+            record.withLock { $0.problems.append("\(name)=\(text) \(why)") }
             return nil
         }
-        return parts.compactMap { $0 }
+        return value
     }
 
     /// Notes a value that was read but is out of its range (the reader's own checks).

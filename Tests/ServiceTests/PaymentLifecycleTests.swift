@@ -93,6 +93,16 @@ struct PaymentLifecycleTests {
         return (orderSn, sku, member)
     }
 
+    /// A locked order paid through the simulator's cashier, its stock sold.
+    func paidOrder() async throws -> (orderSn: String, sku: Int64, member: Int64) {
+        let (orderSn, sku, member) = try await lockedOrder()
+        try await openCashier(orderSn: orderSn, buyer: member)
+        #expect(try await payAtCashier(orderSn: orderSn).status == .found)
+        let paid = try await eventually { try await SkuState.of(sku).sales == 2 }
+        #expect(paid)
+        return (orderSn, sku, member)
+    }
+
     @Test("the trade expires with its order: time_expire is the order's deadline, and an order about to close is not sent to Alipay")
     func tradeExpiresWithOrder() async throws {
         let deadline = Date().addingTimeInterval(600)
@@ -241,11 +251,7 @@ struct PaymentLifecycleTests {
 
     @Test("a refund above the paid amount is refused by Alipay and reported on its ledger row, nothing refunded")
     func refundAbovePaidRefused() async throws {
-        let (orderSn, sku, member) = try await lockedOrder()
-        try await openCashier(orderSn: orderSn, buyer: member)
-        #expect(try await payAtCashier(orderSn: orderSn).status == .found)
-        let paid = try await eventually { try await SkuState.of(sku).sales == 2 }
-        #expect(paid)
+        let (orderSn, _, _) = try await paidOrder()
         try await publish(RefundRequest(orderSn: orderSn, amount: Money("20.01")!, reason: .operatorRefund), route: Messaging.paymentRefund)
         let refused = try await eventually(seconds: 20) { try await RefundRow.of(orderSn).first?.state == RefundState.refused.rawValue }
         #expect(refused)
@@ -255,11 +261,7 @@ struct PaymentLifecycleTests {
 
     @Test("Alipay busy: the refund is tried again after a wait until Alipay confirms it")
     func refundRetriedUntilConfirmed() async throws {
-        let (orderSn, sku, member) = try await lockedOrder()
-        try await openCashier(orderSn: orderSn, buyer: member)
-        #expect(try await payAtCashier(orderSn: orderSn).status == .found)
-        let paid = try await eventually { try await SkuState.of(sku).sales == 2 }
-        #expect(paid)
+        let (orderSn, _, _) = try await paidOrder()
         let fail = try await HTTP.post(TestCluster.simulator + "/alipay-sim/admin/fail", form: "method=alipay.trade.refund&times=2")
         #expect(fail.status == .ok)
         #expect(try await operatorRefund(orderSn).status == .ok)

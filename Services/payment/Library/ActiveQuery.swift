@@ -62,17 +62,29 @@ package final class ActiveQueryJob: Service, Sendable {
     /// Queries one payment under its row lock and settles it if Alipay says it is paid.
     package func check(outTradeNo: String) async throws -> SettlementResult? {
         try await store.settleUnpaid(outTradeNo: outTradeNo, rules: rules, logger: logger) { [gateway, logger] _ in
-            let result = try await gateway.queryTrade(outTradeNo: outTradeNo)
-            guard result.code == "10000", let status = result.tradeStatus, let amount = result.totalAmount else {
-                logger.debug("payment.query.not_paid", metadata: ["payment.out_trade_no": "\(outTradeNo)", "alipay.code": "\(result.code)", "alipay.sub_code": "\(result.subCode ?? "-")"])
-                return nil
-            }
-            guard result.outTradeNo == nil || result.outTradeNo == outTradeNo else {
-                throw PaymentRefusal("query answered for \(result.outTradeNo ?? "-")")
-            }
-            return PaymentEvidence(
-                source: .query, outTradeNo: outTradeNo, tradeStatus: status, totalAmount: amount, tradeNo: result.tradeNo,
-                appID: nil, sellerID: nil, notifyID: nil, refundFee: nil, content: result.rawResponse)
+            try Self.evidence(from: try await gateway.queryTrade(outTradeNo: outTradeNo), outTradeNo: outTradeNo, logger: logger)
         }
+    }
+
+    /// Settles one payment, under its row lock, with a query answer the caller already has
+    /// (the trade close asked Alipay already).
+    package func settle(_ result: AlipayGateway.TradeQueryResult, outTradeNo: String) async throws -> SettlementResult? {
+        try await store.settleUnpaid(outTradeNo: outTradeNo, rules: rules, logger: logger) { [logger] _ in
+            try Self.evidence(from: result, outTradeNo: outTradeNo, logger: logger)
+        }
+    }
+
+    /// A query answer as evidence for settlement; nil when it says nothing about a payment.
+    static func evidence(from result: AlipayGateway.TradeQueryResult, outTradeNo: String, logger: Logger) throws -> PaymentEvidence? {
+        guard result.code == "10000", let status = result.tradeStatus, let amount = result.totalAmount else {
+            logger.debug("payment.query.not_paid", metadata: ["payment.out_trade_no": "\(outTradeNo)", "alipay.code": "\(result.code)", "alipay.sub_code": "\(result.subCode ?? "-")"])
+            return nil
+        }
+        guard result.outTradeNo == nil || result.outTradeNo == outTradeNo else {
+            throw PaymentRefusal("query answered for \(result.outTradeNo ?? "-")")
+        }
+        return PaymentEvidence(
+            source: .query, outTradeNo: outTradeNo, tradeStatus: status, totalAmount: amount, tradeNo: result.tradeNo,
+            appID: nil, sellerID: nil, notifyID: nil, refundFee: nil, content: result.rawResponse)
     }
 }

@@ -12,14 +12,7 @@ import Signing
 public func buildApplication(_ config: PaymentServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.payment", level: config.shared.logLevel, format: config.shared.logFormat)
     let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
-    // Not yet owned by the application (which runs and closes them): a failed migration closes
-    // the pools and the publisher here (`defer` cannot await); each asserts in debug builds that it was closed.
-    do {
-        try await infrastructure.migrate(database: config.database)
-    } catch {
-        await infrastructure.close()
-        throw error
-    }
+    try await infrastructure.migrateOrClose(database: config.database)
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let gateway = AlipayGateway(
         appID: config.appID, gatewayURL: config.gatewayURL, serverGatewayURL: config.serverGatewayURL, notifyURL: config.notifyURL, returnURL: config.returnURL,

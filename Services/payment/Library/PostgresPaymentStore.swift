@@ -10,19 +10,22 @@ package struct PostgresPaymentStore: PaymentStore {
 
     package init(postgres: PostgresPool) { self.postgres = postgres }
 
+    /// The columns `record(_:)` reads.
+    static let columns = "id, out_trade_no, order_id, user_id, subject, total_amount, payment_status, trade_no, create_time"
+
     package func record(order: OrderEntity, subject: String) async throws -> PaymentRecord {
         let row = try await postgres.query("""
             INSERT INTO payment_info (out_trade_no, order_id, user_id, subject, total_amount)
             VALUES (\(order.orderSn), \(order.id), \(order.userId), \(subject), \(order.payAmount.amount))
             ON CONFLICT (out_trade_no) DO UPDATE SET out_trade_no = EXCLUDED.out_trade_no
-            RETURNING id, out_trade_no, order_id, user_id, subject, total_amount, payment_status, trade_no, create_time
+            RETURNING \(unescaped: Self.columns)
             """).rows[0]
         return try Self.record(row)
     }
 
     package func find(outTradeNo: String) async throws -> PaymentRecord? {
         try await postgres.query("""
-            SELECT id, out_trade_no, order_id, user_id, subject, total_amount, payment_status, trade_no, create_time
+            SELECT \(unescaped: Self.columns)
             FROM payment_info WHERE out_trade_no = \(outTradeNo)
             """).first.map(Self.record)
     }
@@ -49,7 +52,7 @@ package struct PostgresPaymentStore: PaymentStore {
     ) async throws -> SettlementResult? {
         try await postgres.withTransaction { connection in
             guard let row = try await connection.query("""
-                SELECT id, out_trade_no, order_id, user_id, subject, total_amount, payment_status, trade_no, create_time
+                SELECT \(unescaped: Self.columns)
                 FROM payment_info WHERE out_trade_no = \(outTradeNo) AND payment_status = \(PaymentStatus.unpaid.rawValue)
                 FOR UPDATE SKIP LOCKED
                 """).first
@@ -73,7 +76,7 @@ package struct PostgresPaymentStore: PaymentStore {
 
     static func lock(outTradeNo: String, on connection: PostgresConnection) async throws -> PaymentRecord? {
         try await connection.query("""
-            SELECT id, out_trade_no, order_id, user_id, subject, total_amount, payment_status, trade_no, create_time
+            SELECT \(unescaped: Self.columns)
             FROM payment_info WHERE out_trade_no = \(outTradeNo) FOR UPDATE
             """).first.map(record)
     }

@@ -62,13 +62,6 @@ package struct PostgresRefundStore: RefundStore {
         return (try row.decode("n"), Double(try row.decode("age_ms", as: Int64.self)) / 1000)
     }
 
-    package func find(outRequestNo: String) async throws -> RefundRecord? {
-        try await postgres.query("""
-            SELECT id, out_trade_no, out_request_no, amount, reason, state, attempts, last_error FROM payment_refund
-            WHERE out_request_no = \(outRequestNo)
-            """).first.map(Self.record)
-    }
-
     /// A verified refund notify for `outRequestNo` (inside the settling transaction): the refund
     /// is confirmed if it was still on its way, or marked refused (Alipay's word beats a refusal
     /// we read from a retried request), and its amount is covered by the cumulative `refund_fee`.

@@ -13,8 +13,6 @@ package protocol RefundStore: Sendable {
     /// any more or another instance holds it) and writes the step `ask` returns.
     func advance(id: Int64, _ ask: @Sendable (RefundRecord) async throws -> RefundStep) async throws -> Bool
 
-    func find(outRequestNo: String) async throws -> RefundRecord?
-
     /// How many refunds are not final yet, and the age in seconds of the oldest (0 when none).
     func pending() async throws -> (count: Int, oldestAgeSeconds: Double)
 }

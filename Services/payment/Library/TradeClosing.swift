@@ -63,9 +63,9 @@ package struct TradeClosing: Sendable {
             let trade = try await gateway.queryTrade(outTradeNo: m.orderSn)
             switch trade.tradeStatus {
             case "TRADE_SUCCESS", "TRADE_FINISHED":
-                // Paid before the close reached Alipay: settle it like a notify; oms finds the order
-                // closed and asks for the refund.
-                let result = try await query.check(outTradeNo: m.orderSn)
+                // Paid before the close reached Alipay: settle it like a notify (with this answer:
+                // no second query); oms finds the order closed and asks for the refund.
+                let result = try await query.settle(trade, outTradeNo: m.orderSn)
                 if result == .paid { query.relay.wake() }
                 logger.warning("payment.trade.paid_before_close", metadata: ["payment.out_trade_no": "\(m.orderSn)", "payment.result": "\(result.map { "\($0)" } ?? "-")"])
                 return .ack

@@ -11,14 +11,7 @@ import Signing
 public func buildApplication(_ config: SeckillServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.seckill", level: config.shared.logLevel, format: config.shared.logFormat)
     let infrastructure = Infrastructure(config: config.shared, logger: logger)
-    // Not yet owned by the application (which runs and closes them): a failed migration closes
-    // the pools and the publisher here (`defer` cannot await); each asserts in debug builds that it was closed.
-    do {
-        try await infrastructure.migrate(database: config.database)
-    } catch {
-        await infrastructure.close()
-        throw error
-    }
+    try await infrastructure.migrateOrClose(database: config.database)
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let wms = WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "seckill", callee: "wms", key: config.shared.serviceKey))
     let store = SessionStore(postgres: infrastructure.postgres, redis: infrastructure.redis, wms: wms, logger: logger)

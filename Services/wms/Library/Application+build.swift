@@ -9,14 +9,7 @@ import ServiceKit
 public func buildApplication(_ config: WareServiceConfig) async throws -> ShopApplication {
     let logger = makeLogger(label: "gmall.wms", level: config.shared.logLevel, format: config.shared.logFormat)
     let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
-    // Not yet owned by the application (which runs and closes them): a failed migration closes
-    // the pools and the publisher here (`defer` cannot await); each asserts in debug builds that it was closed.
-    do {
-        try await infrastructure.migrate(database: config.database)
-    } catch {
-        await infrastructure.close()
-        throw error
-    }
+    try await infrastructure.migrateOrClose(database: config.database)
     let warehouse = Warehouse(postgres: infrastructure.postgres, logger: logger)
     let publicRouter = Router.shop()
     let internalRouter = Router.shop()
