@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// One JSON object per line on standard error: `timestamp` (ISO 8601, UTC, milliseconds), `level`,
+/// One JSON object per line on standard output (where the text lines go too): `timestamp` (ISO 8601, UTC, milliseconds), `level`,
 /// `logger`, `message`, and the metadata's dot-keyed fields as they are (`order.sn`,
 /// `amqp.queue`, `error.message`, …). For log collectors (`GMALL_LOG_FORMAT=json`).
 package struct JSONLogHandler: LogHandler {
@@ -16,19 +16,20 @@ package struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    package func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
+    package func log(event: LogEvent) {
         var fields: [String: Any] = [:]
-        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) { fields[key] = Self.json(value) }
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields[key] = Self.json(value) }
+        if let error = event.error {
+            fields["error.type"] = "\(type(of: error))"
+            fields["error.message"] = "\(error)"
+        }
         fields["timestamp"] = Self.timestamp()
-        fields["level"] = level.rawValue
+        fields["level"] = event.level.rawValue
         fields["logger"] = label
-        fields["message"] = message.description
+        fields["message"] = event.message.description
         guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         // One write per line: lines from several threads never interleave.
-        FileHandle.standardError.write(data + Data([0x0A]))
+        FileHandle.standardOutput.write(data + Data([0x0A]))
     }
 
     static func json(_ value: Logger.Metadata.Value) -> Any {

@@ -7,9 +7,10 @@ import ServiceKit
 struct App {
     static func main() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
-        if MigrationJob.requested { return try await migrateOnly() }
-        let config = try PaymentServiceConfig()
-        let app = try await buildApplication(config)
-        try await app.runService()
+        try await ServiceMain.run {
+            if MigrationJob.requested { return try await migrateOnly() }
+            let app = try await buildApplication(try PaymentServiceConfig())
+            try await app.runService()
+        }
     }
 }

@@ -1,12 +1,15 @@
 import AlipaySimulator
 import Logging
+import ServiceKit
 
 /// `alipay-simulator`: the local stand-in for Alipay's gateway.
 @main
 struct App {
     static func main() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
-        let app = try buildSimulator(try SimulatorConfig())
-        try await app.runService()
+        try await ServiceMain.run {
+            let app = try buildSimulator(try SimulatorConfig())
+            try await app.runService()
+        }
     }
 }
