@@ -48,7 +48,7 @@ public final class AMQPConsumer: Service, Sendable {
         self.deadLetters = deadLetters
         self.handler = handler
         var logger = logger
-        logger[metadataKey: "amqp.queue"] = "\(queue)"
+        logger[metadataKey: "messaging.destination.name"] = "\(queue)"
         self.logger = logger
     }
 
@@ -99,7 +99,7 @@ public final class AMQPConsumer: Service, Sendable {
                 logger.info("amqp.consumer.stopped")
                 return
             } catch {
-                logger.warning("amqp.consumer.reconnect", metadata: ["error": "\(error)"])
+                logger.warning("amqp.consumer.reconnect", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
                 try? await Task.sleep(nanoseconds: backoff)
                 backoff = min(backoff * 2, 5_000_000_000)
             }
@@ -114,8 +114,8 @@ public final class AMQPConsumer: Service, Sendable {
             outcome = .retry(reason: "\(error)")
         }
         let metadata: Logger.Metadata = [
-            "amqp.message_id": "\(delivery.messageID ?? "-")", "amqp.delivery_tag": "\(delivery.deliveryTag)",
-            "amqp.attempt": "\(delivery.attempt)",
+            "messaging.message.id": "\(delivery.messageID ?? "-")", "messaging.rabbitmq.message.delivery_tag": "\(delivery.deliveryTag)",
+            "messaging.rabbitmq.attempt": "\(delivery.attempt)",
         ]
         switch outcome {
         case .ack:
@@ -140,8 +140,8 @@ public final class AMQPConsumer: Service, Sendable {
         _ delivery: AMQPDelivery, in parking: String, reason: String, metadata: Logger.Metadata, on connection: AMQPConnection
     ) async throws {
         var metadata = metadata
-        metadata["reason"] = "\(reason)"
-        metadata["amqp.retry_queue"] = "\(parking)"
+        metadata["error.message"] = "\(reason)"
+        metadata["messaging.rabbitmq.retry_queue"] = "\(parking)"
         logger.warning("amqp.message.retry_scheduled", metadata: metadata)
         var headers = delivery.headers
         headers["x-attempt"] = String(delivery.attempt + 1)
@@ -157,7 +157,7 @@ public final class AMQPConsumer: Service, Sendable {
             // The retry queue cannot take it (the publisher's connection is down): back into
             // this queue, but not at once, or the delivery would spin through the handler as
             // fast as the broker can redeliver it until the publisher is back.
-            logger.warning("amqp.message.requeued", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            logger.warning("amqp.message.requeued", metadata: metadata.merging(["error.type": "\(type(of: error))", "error.message": "\(error)"]) { $1 })
             try? await Task.sleep(for: .seconds(1))
             try await connection.nack(delivery.deliveryTag, requeue: true)
         }
@@ -166,7 +166,7 @@ public final class AMQPConsumer: Service, Sendable {
     /// Copies the delivery to the dead-letter exchange with the reason and attempts, then acks it.
     private func deadLetter(_ delivery: AMQPDelivery, reason: String, metadata: Logger.Metadata, on connection: AMQPConnection) async throws {
         var metadata = metadata
-        metadata["reason"] = "\(reason)"
+        metadata["error.message"] = "\(reason)"
         logger.error("amqp.message.dead_lettered", metadata: metadata)
         var headers = delivery.headers
         headers["x-attempt"] = String(delivery.attempt)

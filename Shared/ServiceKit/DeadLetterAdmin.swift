@@ -83,7 +83,7 @@ extension Router where Context == ShopRequestContext {
                 throw error
             }
             await connection.close()
-            context.logger.info("dlq.replayed", metadata: ["amqp.queue": "\(route.deadLetterQueue)", "amqp.count": "\(replayed)"])
+            context.logger.info("dlq.replayed", metadata: ["messaging.destination.name": "\(route.deadLetterQueue)", "messaging.batch.message_count": "\(replayed)"])
             return try ShopJSON.response(ResponseVo.ok(["replayed": replayed]))
         }
     }

@@ -59,12 +59,16 @@ public struct Infrastructure: Sendable {
         }
     }
 
-    /// A consumer of `route`'s queue that dead-letters through this service's publisher.
+    /// A consumer of `route`'s queue that dead-letters through this service's publisher; each
+    /// delivery is handled in a span continuing the message's trace.
     package func consumer(for route: Messaging.Route, prefetch: Int = 4, parallelism: Int = 1, handler: @escaping AMQPConsumer.Handler) -> AMQPConsumer {
         AMQPConsumer(
             endpoint: config.amqp, topology: .withRetries(.gmall, config.amqpRetry, quorum: config.amqpQuorumQueues), queue: route.queue, prefetch: prefetch,
             parallelism: parallelism, deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher, retry: config.amqpRetry,
-            logger: logger, observe: ShopMetrics.deliveries(queue: route.queue), handler: handler)
+            logger: logger, observe: ShopMetrics.deliveries(queue: route.queue)
+        ) { delivery in
+            try await ShopTracing.consuming(delivery, queue: route.queue) { try await handler(delivery) }
+        }
     }
 
     /// Checks each dependency once; used by `GET /health`.

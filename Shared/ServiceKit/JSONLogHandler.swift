@@ -8,8 +8,12 @@ package struct JSONLogHandler: LogHandler {
     let label: String
     package var logLevel: Logger.Level = .info
     package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
 
-    package init(label: String) { self.label = label }
+    package init(label: String, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
+        self.label = label
+        self.metadataProvider = metadataProvider
+    }
 
     package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -18,7 +22,10 @@ package struct JSONLogHandler: LogHandler {
 
     package func log(event: LogEvent) {
         var fields: [String: Any] = [:]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields[key] = Self.json(value) }
+        var all = metadataProvider?.get() ?? [:]
+        all.merge(metadata) { $1 }
+        all.merge(event.metadata ?? [:]) { $1 }
+        for (key, value) in all { fields[key] = Self.json(value) }
         if let error = event.error {
             fields["error.type"] = "\(type(of: error))"
             fields["error.message"] = "\(error)"

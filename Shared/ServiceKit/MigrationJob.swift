@@ -15,7 +15,7 @@ public enum MigrationJob {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws {
         // The listeners' ports play no part in a migration.
-        let config = try ServiceConfig(environment: environment, defaultPort: 0, database: database)
+        let config = try ServiceConfig(environment: environment, service: service, defaultPort: 0, database: database)
         let logger = makeLogger(label: "gmall.\(service)", level: config.logLevel, format: config.logFormat)
         for database in [(name: database, url: config.postgresURL)] + more {
             let pool = PostgresPool(url: database.url, maxConnections: 1, logger: logger)
@@ -28,7 +28,7 @@ public enum MigrationJob {
                 throw error
             }
             await pool.close()
-            logger.info("migration.job.done", metadata: ["db.name": "\(database.name)", "migration.applied": "\(applied.count)"])
+            logger.info("migration.job.done", metadata: ["db.namespace": "\(database.name)", "migration.applied": "\(applied.count)"])
         }
     }
 }

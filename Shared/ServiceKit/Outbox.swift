@@ -19,8 +19,8 @@ package enum Outbox {
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
         try await connection.query("""
-            INSERT INTO outbox (message_id, routing_key, payload)
-            VALUES (\(messageID), \(route.routingKey), \(json))
+            INSERT INTO outbox (message_id, routing_key, payload, traceparent)
+            VALUES (\(messageID), \(route.routingKey), \(json), \(ShopTracing.traceparent()))
             ON CONFLICT (message_id) DO NOTHING
             """)
     }

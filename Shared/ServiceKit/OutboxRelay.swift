@@ -32,7 +32,7 @@ package final class OutboxRelay: Service, Sendable {
             do {
                 while try await relayBatch() > 0 {}
             } catch {
-                logger.warning("outbox.relay.failed", metadata: ["error": "\(error)"])
+                logger.warning("outbox.relay.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
             }
             // The backlog's size and age for the metrics, every few seconds (not every round).
             if ContinuousClock.now - sampled > .seconds(5) {
@@ -57,16 +57,17 @@ package final class OutboxRelay: Service, Sendable {
     package func relayBatch() async throws -> Int {
         try await postgres.withTransaction { connection in
             let rows = try await connection.query("""
-                SELECT id, message_id, routing_key, payload, expiration FROM outbox
+                SELECT id, message_id, routing_key, payload, expiration, traceparent FROM outbox
                 WHERE sent_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
                 """).rows
             // `expiration` is only set on rows an older version wrote (per-message TTL close
             // timers, replaced by one delay queue per timeout); they still go out as written.
             let messages = try rows.map { row in
-                AMQPMessage(
+                let traceparent: String? = try row.decodeIfPresent("traceparent")
+                return AMQPMessage(
                     exchange: Messaging.exchange, routingKey: try row.decode("routing_key"),
                     body: Array(try row.decode("payload", as: String.self).utf8), messageID: try row.decode("message_id"),
-                    expiration: try row.decodeIfPresent("expiration"))
+                    headers: traceparent.map { ["traceparent": $0] } ?? [:], expiration: try row.decodeIfPresent("expiration"))
             }
             // One pipelined batch, confirms awaited together; what was not confirmed stays unsent
             // for the next round (consumers are idempotent on the message id).
@@ -74,7 +75,7 @@ package final class OutboxRelay: Service, Sendable {
             let errors = await publisher.publish(messages)
             for (row, (message, error)) in zip(rows, zip(messages, errors)) {
                 if let error {
-                    logger.warning("outbox.publish.failed", metadata: ["amqp.message_id": "\(message.messageID)", "error": "\(error)"])
+                    logger.warning("outbox.publish.failed", metadata: ["messaging.message.id": "\(message.messageID)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
                     continue
                 }
                 sent.append(try row.decode("id"))

@@ -18,7 +18,8 @@ public final class ProcessEnvironment: Sendable {
     /// printed, in `effective` or anywhere else.
     public static let secretNames: Set<String> = [
         "GMALL_PG_URL", "GMALL_PG_BASE_URL", "GMALL_UMS_PG_URL", "GMALL_REDIS_PASSWORD", "GMALL_AMQP_PASSWORD", "GMALL_SERVICE_KEY",
-        "GMALL_ADMIN_TOKEN", "ALIPAY_MERCHANT_PRIVATE_KEY", "ALIPAY_SIM_PRIVATE_KEY",
+        "GMALL_ADMIN_TOKEN", "ALIPAY_MERCHANT_PRIVATE_KEY", "ALIPAY_SIM_PRIVATE_KEY", "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
     ]
 
     public init(values: [String: String] = ProcessInfo.processInfo.environment) {

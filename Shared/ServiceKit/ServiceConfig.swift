@@ -23,6 +23,7 @@ import Foundation
 /// - `GMALL_MIGRATIONS` = `<repository>/deploy/migrations`
 /// - `GMALL_LOG_LEVEL` = `info`
 /// - `GMALL_ADMIN_TOKEN` (secret) or `GMALL_ADMIN_TOKEN_FILE` (unset: the admin endpoints answer 403)
+/// - the OpenTelemetry variables of `TracingConfig` (`OTEL_EXPORTER_OTLP_ENDPOINT`, …): tracing, off by default
 /// - `GMALL_AMQP_QUORUM_QUEUES` = `false`: `true` declares every queue as a quorum queue
 ///   (replicated on a RabbitMQ cluster; a queue's type cannot change in place: declare them fresh)
 public struct ServiceConfig: Sendable {
@@ -49,22 +50,24 @@ public struct ServiceConfig: Sendable {
     /// Secret: required in `X-Admin-Token` by the dead-letter admin endpoints.
     public var adminToken: String?
     public var amqpQuorumQueues: Bool
+    /// Where spans go (`OTEL_*`, `TracingConfig`); off unless an OTLP endpoint is set.
+    public var tracing: TracingConfig
 
     /// Every value read from the environment (this and the service's own keys), secrets
     /// redacted: logged at start (`config.effective`).
     public var effective: [String: String] = [:]
 
     /// Reads the keys above from `environment`; a value that cannot be used is refused (`ConfigError`).
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, defaultPort: Int, database: String) throws {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, service: String, defaultPort: Int, database: String) throws {
         let env = ProcessEnvironment(values: environment)
-        self.init(env: env, defaultPort: defaultPort, database: database)
+        self.init(env: env, service: service, defaultPort: defaultPort, database: database)
         try env.check()
         effective = env.effective
     }
 
-    /// Reads the keys above from `env`, for a service on `defaultPort` using `database`; the
+    /// Reads the keys above from `env`, for `service` on `defaultPort` using `database`; the
     /// service reads its own keys from the same `env`, then calls `env.check()`.
-    public init(env: ProcessEnvironment, defaultPort: Int, database: String) {
+    public init(env: ProcessEnvironment, service: String, defaultPort: Int, database: String) {
         httpHost = env["GMALL_HTTP_HOST"] ?? "127.0.0.1"
         httpPort = env.int("GMALL_HTTP_PORT") ?? defaultPort
         internalHost = env["GMALL_INTERNAL_HOST"] ?? "127.0.0.1"
@@ -90,6 +93,7 @@ public struct ServiceConfig: Sendable {
         // Trimmed either way: a token pasted or written with a trailing newline still matches.
         adminToken = (try? env.secretOrFile("GMALL_ADMIN_TOKEN", default: nil))?.trimmingCharacters(in: .whitespacesAndNewlines)
         amqpQuorumQueues = env.bool("GMALL_AMQP_QUORUM_QUEUES") ?? false
+        tracing = TracingConfig(env: env, service: service)
         if postgresPoolSize < 1 { env.refuse("GMALL_PG_POOL_SIZE", "must be at least 1") }
         if redisPoolSize < 1 { env.refuse("GMALL_REDIS_POOL_SIZE", "must be at least 1") }
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {

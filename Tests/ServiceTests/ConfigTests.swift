@@ -22,6 +22,29 @@ struct ConfigTests {
         #expect(throws: ConfigError.self) { try WareServiceConfig(environment: ["GMALL_PG_POOL_SIZE": "0"]) }
     }
 
+    @Test("tracing is off by default; an OTLP setting the exporter could not use is refused, not logged and ignored")
+    func tracingSettings() throws {
+        #expect(try WareServiceConfig(environment: [:]).shared.tracing.endpoint == nil)
+        let on = try WareServiceConfig(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"]).shared.tracing
+        #expect(on.endpoint == "http://collector:4318")
+        #expect(on.serviceName == "gmall-wms")
+        let off = try WareServiceConfig(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "true"])
+        #expect(off.shared.tracing.endpoint == nil)
+        do {
+            _ = try WareServiceConfig(environment: [
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_TRACES_SAMPLER": "sometimes",
+                "OTEL_TRACES_SAMPLER_ARG": "2",
+            ])
+            Issue.record("unusable tracing settings were accepted")
+        } catch let error as ConfigError {
+            for name in ["OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_TRACES_SAMPLER=sometimes", "OTEL_TRACES_SAMPLER_ARG=2"] {
+                #expect(error.description.contains(name), "\(error)")
+            }
+        }
+        let headers = try WareServiceConfig(environment: ["OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20s3cret"]).shared.effective
+        #expect(headers["OTEL_EXPORTER_OTLP_HEADERS"] == "<redacted>")
+    }
+
     @Test("the effective configuration shows what was set and redacts secrets")
     func effectiveRedactsSecrets() throws {
         let config = try WareServiceConfig(environment: [
@@ -42,7 +65,7 @@ struct ConfigTests {
         let root = ServiceConfig.repositoryRoot
         let docs = try String(contentsOfFile: root + "/docs/OPERATIONS.md", encoding: .utf8)
         let files = [
-            "Shared/ServiceKit/ServiceConfig.swift", "Services/payment/Library/PaymentServiceConfig.swift",
+            "Shared/ServiceKit/ServiceConfig.swift", "Shared/ServiceKit/Tracing/TracingConfig.swift", "Services/payment/Library/PaymentServiceConfig.swift",
             "Services/oms/Library/OrderServiceConfig.swift", "Services/seckill/Library/SeckillServiceConfig.swift",
             "Services/wms/Library/WareServiceConfig.swift", "deploy/tools/alipay-simulator/Library/SimulatorConfig.swift",
         ]

@@ -96,7 +96,17 @@ actor TestCluster {
         try await starting!.value
     }
 
+    /// Tracing is on in the test cluster: every service's spans go to the in-process collector
+    /// (`TraceCollector`, OTLP/HTTP with JSON), exported every 100 ms.
+    static let tracing: [String: String] = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(TraceCollector.port)", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_SERVICE_NAME": "gmall-test-cluster",
+    ]
+
     private func launch() async throws {
+        // Before the builds: their routers trace only when tracing is on.
+        let tracing = try ShopTracing.bootstrap(
+            TracingConfig(env: ProcessEnvironment(values: Self.tracing), service: "test-cluster"), logger: Logger(label: "test.tracing"))
         var omsEnv = env
         omsEnv["GMALL_HTTP_PORT"] = String(Self.omsPort)
         var paymentEnv = env
@@ -107,7 +117,9 @@ actor TestCluster {
         wmsEnv["GMALL_HTTP_PORT"] = String(Self.wmsPort)
         let wms = try await WareService.buildApplication(try WareServiceConfig(environment: wmsEnv))
         let simulator = try buildSimulator(SimulatorConfig(environment: env))
-        let group = ServiceGroup(configuration: .init(services: [wms, oms, payment, simulator], logger: Logger(label: "test.cluster")))
+        let group = ServiceGroup(configuration: .init(
+            services: [TraceCollector.shared.application()] + (tracing.map { [$0] } ?? []) + [wms, oms, payment, simulator],
+            logger: Logger(label: "test.cluster")))
         Task.detached { try await group.run() }
         try await startSeckill()
         try localServers("test-gateway")

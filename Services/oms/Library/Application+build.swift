@@ -28,8 +28,8 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
     let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let wms = WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "oms", callee: "wms", key: config.shared.serviceKey))
-    let publicRouter = Router.shop()
-    let internalRouter = Router.shop()
+    let publicRouter = Router.shop(.public)
+    let internalRouter = Router.shop(.internal)
     let handlers = OrderMessageHandlers(postgres: infrastructure.postgres, relay: relay, logger: logger)
     let routes = OrderRoutes(
         orders: orders, handlers: handlers,

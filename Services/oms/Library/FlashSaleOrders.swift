@@ -72,7 +72,7 @@ package struct FlashSaleOrders: Sendable {
         } catch {
             // The order exists: never undone for the latch. The pay-wait falls back to
             // "processing"; the buyer's order view (`GET /oms/order/{SN}`) shows the order.
-            logger.warning("seckill.latch.not_opened", metadata: ["order.sn": "\(m.orderSn)", "error": "\(error)"])
+            logger.warning("seckill.latch.not_opened", metadata: ["order.sn": "\(m.orderSn)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
         }
         return .ack
     }
@@ -113,7 +113,7 @@ package struct FlashSaleOrders: Sendable {
     /// stays, payable, and nothing is undone. If that cannot even be checked, nothing is undone
     /// either: the dead letter waits for an operator's replay.
     private func giveUp(_ m: SeckillWon, session: Int64, error: any Error) async throws -> AMQPOutcome {
-        logger.error("seckill.order.failed", metadata: ["order.sn": "\(m.orderSn)", "error": "\(error)"])
+        logger.error("seckill.order.failed", metadata: ["order.sn": "\(m.orderSn)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
         let exists: Bool
         do {
             exists = try await postgres.query("SELECT 1 FROM oms_order WHERE order_sn = \(m.orderSn)").first != nil

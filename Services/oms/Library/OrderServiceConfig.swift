@@ -23,7 +23,7 @@ public struct OrderServiceConfig: Sendable {
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
-        shared = ServiceConfig(env: env, defaultPort: 18091, database: "guli_oms")
+        shared = ServiceConfig(env: env, service: "oms", defaultPort: 18091, database: "guli_oms")
         pointsPostgresURL = Self.pointsURL(environment: environment)
         wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:19093"
         closeAfterSeconds = env.int("GMALL_ORDER_TIMEOUT_SECONDS") ?? 1800

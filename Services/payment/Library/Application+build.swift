@@ -33,10 +33,10 @@ public func buildApplication(_ config: PaymentServiceConfig) async throws -> Sho
         infrastructure.consumer(for: Messaging.tradeClose, prefetch: 8, parallelism: 4, handler: closing.tradeClose),
         infrastructure.consumer(for: Messaging.paymentRefund, handler: refunds.requested),
     ]
-    let publicRouter = Router.shop()
+    let publicRouter = Router.shop(.public)
     routes.register(public: publicRouter, buyers: BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey))))
     // Internal: health details, metrics and the dead letters of payment's two queues.
-    let internalRouter = Router.shop()
+    let internalRouter = Router.shop(.internal)
     internalRouter.addDeadLetterAdmin(service: "payment", infrastructure: infrastructure, token: config.shared.adminToken)
     return makeShopApplication(
         name: "payment", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter,

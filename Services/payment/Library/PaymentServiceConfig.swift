@@ -50,7 +50,7 @@ public struct PaymentServiceConfig: Sendable {
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
-        shared = ServiceConfig(env: env, defaultPort: 18092, database: "guli_payment")
+        shared = ServiceConfig(env: env, service: "payment", defaultPort: 18092, database: "guli_payment")
         let keys = shared.keysDirectory
         appID = env["ALIPAY_APP_ID"] ?? "9021000000000001"
         gatewayURL = env["ALIPAY_GATEWAY_URL"] ?? "http://127.0.0.1:8888/alipay-sim/gateway.do"

@@ -30,9 +30,9 @@ public func buildApplication(_ config: SeckillServiceConfig) async throws -> Sho
         challenges: FlashSaleChallenge(key: challengeKey, lifetime: config.challengeLifetime), logger: logger)
     let buyers = BuyerAuthenticator(verifier: JWTVerifier(publicKey: try RSAPublicKey(text: config.jwtPublicKey)))
     let routes = try SeckillRoutes(sale: sale, store: store, calendar: calendar, redis: infrastructure.redis, defaultChallengeBits: config.challengeBits)
-    let publicRouter = Router.shop(metrics: false)
+    let publicRouter = Router.shop(.public, metrics: false)
     routes.register(public: publicRouter, buyers: buyers)
-    let internalRouter = Router.shop()
+    let internalRouter = Router.shop(.internal)
     routes.register(internal: internalRouter, adminToken: config.shared.adminToken)
     internalRouter.addDeadLetterAdmin(service: "seckill", infrastructure: infrastructure, token: config.shared.adminToken)
 

@@ -36,7 +36,7 @@ struct SeckillRoutes: Sendable {
         })
     }
 
-    /// `router` made with `Router.shop(metrics: false)`: the buy is the crowd's route and is not
+    /// `router` made with `Router.shop(.public, metrics: false)`: the buy is the crowd's route and is not
     /// counted per request; everything registered after it is.
     func register(public router: Router<ShopRequestContext>, buyers: BuyerAuthenticator) {
         router.group().add(middleware: BuyerAuthMiddleware(buyers)).post("/miaosha/:skuId", use: attempt)

@@ -31,7 +31,7 @@ public struct SeckillServiceConfig: Sendable {
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
-        shared = ServiceConfig(env: env, defaultPort: 18094, database: "guli_sms")
+        shared = ServiceConfig(env: env, service: "seckill", defaultPort: 18094, database: "guli_sms")
         let keys = shared.keysDirectory
         wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:19093"
         jwtPublicKey = try env.secretOrFile("GMALL_JWT_PUBLIC_KEY", default: keys + "/jwt_public.pem")

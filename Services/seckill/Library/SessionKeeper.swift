@@ -30,7 +30,7 @@ package final class SessionKeeper: Service, Sendable {
 
     package func run() async throws {
         while !Task.isShuttingDownGracefully {
-            do { try await tick() } catch { logger.warning("seckill.keeper.failed", metadata: ["error": "\(error)"]) }
+            do { try await tick() } catch { logger.warning("seckill.keeper.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"]) }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
     }
@@ -51,7 +51,7 @@ package final class SessionKeeper: Service, Sendable {
                     if reconcile && session.startTime <= now { try await store.reconcile(session) }
                 }
             } catch {
-                logger.warning("seckill.keeper.session_failed", metadata: ["seckill.session": "\(session.id)", "error": "\(error)"])
+                logger.warning("seckill.keeper.session_failed", metadata: ["seckill.session": "\(session.id)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
             }
         }
     }

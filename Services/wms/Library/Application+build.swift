@@ -11,8 +11,8 @@ public func buildApplication(_ config: WareServiceConfig) async throws -> ShopAp
     let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
     try await infrastructure.migrateOrClose(database: config.database)
     let warehouse = Warehouse(postgres: infrastructure.postgres, logger: logger)
-    let publicRouter = Router.shop()
-    let internalRouter = Router.shop()
+    let publicRouter = Router.shop(.public)
+    let internalRouter = Router.shop(.internal)
     WareRoutes(warehouse: warehouse).register(internal: internalRouter, serviceKey: config.shared.serviceKey)
     internalRouter.addDeadLetterAdmin(service: "wms", infrastructure: infrastructure, token: config.shared.adminToken)
     let consumers = [

@@ -11,7 +11,7 @@ public struct WareServiceConfig: Sendable {
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let env = ProcessEnvironment(values: environment)
-        shared = ServiceConfig(env: env, defaultPort: 18093, database: "guli_wms")
+        shared = ServiceConfig(env: env, service: "wms", defaultPort: 18093, database: "guli_wms")
         try env.check()
         shared.effective = env.effective
     }

@@ -1,16 +1,14 @@
 import WareService
-import Logging
 import ServiceKit
 
 /// `wms`: reads its configuration from the environment and runs until SIGTERM/SIGINT.
 @main
 struct App {
     static func main() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
         try await ServiceMain.run {
             if MigrationJob.requested { return try await migrateOnly() }
-            let app = try await buildApplication(try WareServiceConfig())
-            try await app.runService()
+            let config = try WareServiceConfig()
+            try await ServiceMain.serve(config.shared) { try await buildApplication(config) }
         }
     }
 }

@@ -1,7 +1,8 @@
 import Hummingbird
+import Logging
 import NIOHTTP1
 
-/// The outermost middleware of every router: whatever a route throws (or the router's own 404)
+/// The outermost middleware of every router (but tracing's): whatever a route throws (or the router's own 404)
 /// leaves as a `ShopError`, so every error a client sees is `ResponseVo` JSON (but a broken HTTP
 /// request, which the server itself answers). A 500 is a bug and
 /// is logged with the error; nothing else is.
@@ -15,10 +16,15 @@ struct EdgeErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw parser
         } catch {
             let shop = ShopError(error)
+            // OpenTelemetry's attribute names, as the span has them.
+            let metadata: Logger.Metadata = [
+                "http.request.method": "\(request.method.rawValue)", "url.path": "\(request.uri.path)",
+                "http.route": "\(context.endpointPath ?? "-")", "error.type": "\(type(of: error))", "error.message": "\(error)",
+            ]
             if shop.isInternal {
-                context.logger.error("http.request.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+                context.logger.error("http.request.failed", metadata: metadata)
             } else if shop.status == .serviceUnavailable {
-                context.logger.warning("http.request.unavailable", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+                context.logger.warning("http.request.unavailable", metadata: metadata)
                 if let dependency = ShopError.dependency(of: error) { ShopMetrics.dependencyErrors[dependency]?.increment() }
             }
             throw shop

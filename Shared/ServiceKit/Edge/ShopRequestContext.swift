@@ -19,14 +19,29 @@ public struct ShopRequestContext: RequestContext {
     }
 }
 
+/// Which of a service's two listeners a router serves.
+package enum Listener: Sendable {
+    /// What the gateway may route to: the internet's requests.
+    case `public`
+    /// Calls between the services, operator endpoints and metrics; never published.
+    case `internal`
+}
+
 extension Router where Context == ShopRequestContext {
-    /// A router whose every route, and its 404, answers errors as `ResponseVo` and (with
-    /// `metrics`) is counted in the HTTP metrics. Middlewares apply to routes added after them:
-    /// make routers only here. Without `metrics`, routes added before `countRequests()` are not
-    /// counted (the flash-sale buy: Hummingbird's per-request metrics cost it 12 % of its
-    /// throughput, measured with deploy/bench/seckill).
-    package static func shop(metrics: Bool = true) -> Router<ShopRequestContext> {
+    /// A router whose every route, and its 404, is traced (when tracing is on: `ShopTracing`),
+    /// answers errors as `ResponseVo` and (with `metrics`) is counted in the HTTP metrics.
+    /// Middlewares apply to routes added after them: make routers only here. Without `metrics`,
+    /// routes added before `countRequests()` are not counted (the flash-sale buy: Hummingbird's
+    /// per-request metrics cost it 12 % of its throughput, measured with deploy/bench/seckill).
+    /// The public listener starts a new trace for each request; the internal one continues the
+    /// caller's (`traceparent`).
+    package static func shop(_ listener: Listener, metrics: Bool = true) -> Router<ShopRequestContext> {
         let router = Router(context: ShopRequestContext.self)
+        if ShopTracing.isEnabled {
+            if listener == .public { router.add(middleware: TraceBoundaryMiddleware()) }
+            // Outside the error middleware: the span records the status the caller got.
+            router.add(middleware: TracingMiddleware())
+        }
         router.add(middleware: EdgeErrorMiddleware())
         if metrics { router.countRequests() }
         return router

@@ -17,7 +17,7 @@ public func buildSimulator(_ config: SimulatorConfig, logger: Logger = Logger(la
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let dispatcher = NotifyDispatcher(http: http, book: book, scale: config.retryScale, logger: logger)
     let methods = GatewayMethods(book: book, signer: signer, dispatcher: dispatcher, logger: logger)
-    let router = Router.shop()
+    let router = Router.shop(.public)
 
     /// The query's and the form body's parameters; a malformed form is the client's error (400).
     @Sendable func parameters(_ request: Request, _ context: ShopRequestContext) async throws -> [String: String] {

@@ -1,0 +1,86 @@
+import AMQP
+import Logging
+import OTel
+import ServiceLifecycle
+import Synchronization
+import Tracing
+
+/// One trace from the buyer's click to the warehouse: the process's tracer (OpenTelemetry,
+/// exported over OTLP/HTTP), and the W3C `traceparent` carried across each hop — HTTP headers
+/// between the services (AsyncHTTPClient makes a client span and writes them itself, with the
+/// tracer bootstrapped before the clients are made; Hummingbird's `TracingMiddleware` reads them),
+/// AMQP headers on every message, and the outbox's `traceparent` column for messages a relay
+/// publishes later (so a relayed `order.pay` continues the notify's trace).
+///
+/// Off unless `TracingConfig` names an endpoint: then no span is made, no header written, and the
+/// HTTP tracing middleware is not installed at all.
+public enum ShopTracing {
+    private static let enabled = Atomic<Bool>(false)
+
+    /// Whether this process makes spans (set once, by `bootstrap`).
+    public static var isEnabled: Bool { enabled.load(ordering: .relaxed) }
+
+    /// Installs the process's tracer when `config` names an OTLP endpoint and returns the service
+    /// that batches and exports the spans (run it in the service group); nil when tracing is off.
+    /// Once per process: the tracer is global.
+    public static func bootstrap(_ config: TracingConfig, logger: Logger) throws -> (any Service)? {
+        guard config.endpoint != nil else { return nil }
+        var otel = OTel.Configuration.default
+        otel.serviceName = config.serviceName
+        otel.diagnosticLogger = .custom(logger)
+        otel.diagnosticLogLevel = .warning
+        otel.propagators = [.traceContext]
+        otel.logs.enabled = false
+        otel.metrics.enabled = false  // Prometheus scrapes the metrics
+        otel.traces.enabled = true
+        let service = try OTel.bootstrap(configuration: otel, environment: config.environment)
+        enabled.store(true, ordering: .relaxed)
+        logger.info("tracing.started", metadata: ["otel.service.name": "\(config.serviceName)", "otel.endpoint": "\(config.endpoint ?? "")"])
+        return service
+    }
+
+    /// Adds `trace_id`, `span_id` and `trace_flags` of the current span to every log line (the
+    /// names OpenTelemetry's log data model and collectors' parsers use).
+    public static let logMetadata: Logger.MetadataProvider = OTel.makeLoggingMetadataProvider()
+
+    /// The current trace context as message headers (`traceparent`, `tracestate`); empty when
+    /// tracing is off or no span is current.
+    public static func messageHeaders() -> [String: String] {
+        guard isEnabled, let context = ServiceContext.current else { return [:] }
+        var headers: [String: String] = [:]
+        InstrumentationSystem.instrument.inject(context, into: &headers, using: DictionaryInjector())
+        return headers
+    }
+
+    /// The current `traceparent`, for a message written now and published later (the outbox).
+    public static func traceparent() -> String? { messageHeaders()["traceparent"] }
+
+    /// Runs a consumer's handler in a `process` span that continues the trace in the message's
+    /// headers (a new trace when it carries none).
+    package static func consuming<T>(
+        _ delivery: AMQPDelivery, queue: String, _ body: () async throws -> T
+    ) async throws -> T {
+        guard isEnabled else { return try await body() }
+        var context = ServiceContext.topLevel
+        InstrumentationSystem.instrument.extract(delivery.headers, into: &context, using: DictionaryExtractor())
+        return try await withSpan("process \(delivery.routingKey)", context: context, ofKind: .consumer) { span in
+            span.updateAttributes { attributes in
+                attributes["messaging.system"] = "rabbitmq"
+                attributes["messaging.operation.type"] = "process"
+                attributes["messaging.destination.name"] = delivery.exchange
+                attributes["messaging.rabbitmq.destination.routing_key"] = delivery.routingKey
+                attributes["messaging.consumer.group.name"] = queue
+                attributes["messaging.message.id"] = delivery.messageID
+            }
+            return try await body()
+        }
+    }
+}
+
+private struct DictionaryInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) { carrier[key] = value }
+}
+
+private struct DictionaryExtractor: Extractor {
+    func extract(key: String, from carrier: [String: String]) -> String? { carrier[key] }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// One span as an OTLP/HTTP exporter sent it.
+struct CollectedSpan: Sendable {
+    let traceID: String
+    let spanID: String
+    let parentID: String
+    let name: String
+    let attributes: [String: String]
+}
+
+/// A local OTLP/HTTP collector (JSON encoding) for the test cluster: it keeps every span the
+/// services export. The cluster's tracing points at it (`TestCluster.tracing`).
+final class TraceCollector: Sendable {
+    static let shared = TraceCollector()
+    static let port = 28096
+    private let spans = Mutex<[CollectedSpan]>([])
+
+    var all: [CollectedSpan] { spans.withLock { $0 } }
+
+    /// The collector's listener, to run in the cluster's service group.
+    func application() -> some Service {
+        let router = Router()
+        router.post("/v1/traces") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 16 << 20)
+            self.receive(Data(buffer: body))
+            // An empty ExportTraceServiceResponse: everything accepted.
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: Self.port)), logger: Logger(label: "test.otlp"))
+    }
+
+    private func receive(_ body: Data) {
+        guard let root = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return }
+        var received: [CollectedSpan] = []
+        for resource in root["resourceSpans"] as? [[String: Any]] ?? [] {
+            for scope in resource["scopeSpans"] as? [[String: Any]] ?? [] {
+                for span in scope["spans"] as? [[String: Any]] ?? [] {
+                    var attributes: [String: String] = [:]
+                    for attribute in span["attributes"] as? [[String: Any]] ?? [] {
+                        guard let key = attribute["key"] as? String, let value = attribute["value"] as? [String: Any] else { continue }
+                        attributes[key] = (value["stringValue"] as? String) ?? (value["intValue"]).map { "\($0)" }
+                    }
+                    received.append(CollectedSpan(
+                        traceID: span["traceId"] as? String ?? "", spanID: span["spanId"] as? String ?? "",
+                        parentID: span["parentSpanId"] as? String ?? "", name: span["name"] as? String ?? "", attributes: attributes))
+                }
+            }
+        }
+        spans.withLock { $0.append(contentsOf: received) }
+    }
+
+    /// Waits (up to 15 s) until a span matching `match` has arrived.
+    func span(where match: (CollectedSpan) -> Bool) async throws -> CollectedSpan {
+        for _ in 0..<150 {
+            if let span = all.first(where: match) { return span }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ClusterError("no such span arrived at the collector")
+    }
+
+    /// Waits until `trace` has a span for each of `names` (up to 15 s); returns the trace's spans.
+    func trace(_ traceID: String, containing names: [String]) async throws -> [CollectedSpan] {
+        var spans: [CollectedSpan] = []
+        for _ in 0..<150 {
+            spans = all.filter { $0.traceID == traceID }
+            if names.allSatisfy({ name in spans.contains { $0.name == name } }) { return spans }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return spans
+    }
+}
