@@ -10,6 +10,8 @@ final class PGConnectionHandle: @unchecked Sendable {
     let pointer: OpaquePointer
     /// Set by `close()`; `pointer` is freed from then on and must not be used.
     private(set) var closed = false
+    /// The statements prepared on this session, by their SQL text (`PostgresConnection.query`).
+    var prepared: [String: String] = [:]
 
     init(pointer: OpaquePointer) { self.pointer = pointer }
 

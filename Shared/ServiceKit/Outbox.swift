@@ -9,18 +9,39 @@ import ServiceLifecycle
 /// it announces, and the relay publishes it later (with confirms), so a commit is never without
 /// its message and no message is sent for a rolled-back change.
 package enum Outbox {
+    /// Sorted keys, nothing else: the form `AMQPMessage.json` sends directly.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    /// A message as its outbox row holds it.
+    package struct Row: Sendable {
+        package let messageID: String
+        package let routingKey: String
+        package let payload: String
+        /// The trace the message continues (nil when tracing is off).
+        package let traceparent: String?
+
+        /// `payload` for `route`, its id made from its order, in the current trace.
+        package init<T: OrderMessage>(_ payload: T, route: Messaging.Route) throws {
+            messageID = route.messageID(orderSn: payload.orderSn)
+            routingKey = route.routingKey
+            self.payload = String(decoding: try Outbox.encoder.encode(payload), as: UTF8.self)
+            traceparent = ShopTracing.traceparent()
+        }
+    }
+
     /// Adds a message to the outbox on `connection` (inside the caller's transaction).
     /// A second enqueue for the same order and route is ignored (one message id).
     package static func enqueue<T: OrderMessage>(
         _ payload: T, route: Messaging.Route, on connection: PostgresConnection
     ) async throws {
-        let messageID = route.messageID(orderSn: payload.orderSn)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
+        let row = try Row(payload, route: route)
         try await connection.query("""
             INSERT INTO outbox (message_id, routing_key, payload, traceparent)
-            VALUES (\(messageID), \(route.routingKey), \(json), \(ShopTracing.traceparent()))
+            VALUES (\(row.messageID), \(row.routingKey), \(row.payload), \(row.traceparent))
             ON CONFLICT (message_id) DO NOTHING
             """)
     }

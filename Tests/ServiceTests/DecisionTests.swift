@@ -349,4 +349,26 @@ struct DecisionTests {
         #expect(Messaging.orderDelay(seconds: 1).messageID(orderSn: "SN1") == Messaging.orderDelay(seconds: 1800).messageID(orderSn: "SN1"))
         #expect(Set(Messaging.consumed.map { $0.messageID(orderSn: "SN1") }).count == Messaging.consumed.count)
     }
+
+    @Test("an ended session waiting for its orders is tried at once, then less and less often, and logged only when its count changes")
+    func releaseRetry() {
+        var retry = ReleaseRetry(shortest: .milliseconds(500), longest: .seconds(4))
+        let start = ContinuousClock.now
+        #expect(retry.isDue(7, now: start))
+        let first = retry.waits(7, wins: 3, now: start)
+        #expect(first, "the first wait is logged")
+        #expect(!retry.isDue(7, now: start + .milliseconds(499)))
+        #expect(retry.isDue(7, now: start + .milliseconds(500)))
+        let same = retry.waits(7, wins: 3, now: start + .milliseconds(500))
+        #expect(!same, "the same wait again is not")
+        #expect(!retry.isDue(7, now: start + .milliseconds(1499)), "the wait doubled")
+        var now = start + .milliseconds(1500)
+        let fewer = retry.waits(7, wins: 2, now: now)
+        #expect(fewer, "one more order came: logged")
+        for _ in 0..<10 { now = now + .seconds(10); _ = retry.waits(7, wins: 2, now: now) }
+        #expect(retry.isDue(7, now: now + .seconds(4)), "never longer than the longest wait")
+        #expect(retry.isDue(8, now: start), "other sessions are not held back")
+        retry.released(7)
+        #expect(retry.isDue(7, now: start) && retry.sessions.isEmpty)
+    }
 }

@@ -47,6 +47,19 @@ struct PropertyTests {
         }
     }
 
+    @Test("3,000 random strings: the JSON string writer gives JSONSerialization's bytes, and they read back")
+    func jsonStringWriter() throws {
+        var g = SeededGenerator(state: 7)
+        let controls = (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }.joined()
+        for i in 0..<3000 {
+            let text = i == 0 ? controls + "\"\\/\u{7F}\u{2028}" : g.text(40)
+            let theirs = String(decoding: try JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes]), as: UTF8.self)
+            #expect(AlipayJSONText.string(text) == String(theirs.dropFirst().dropLast()), "\(text.debugDescription)")
+            let back = try JSONSerialization.jsonObject(with: Data(AlipayJSONText.object([("k", text)]).utf8)) as? [String: String]
+            #expect(back == ["k": text])
+        }
+    }
+
     @Test("3,000 random parameter sets: encode then parse gives them back, in order")
     func formRoundTrip() throws {
         var g = SeededGenerator(state: 2)

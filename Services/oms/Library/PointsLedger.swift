@@ -28,19 +28,19 @@ package struct PointsLedger: Sendable {
         guard let m = try? delivery.decode(OrderPoints.self), !m.orderSn.isEmpty, m.userId > 0, m.integration >= 0, m.growth >= 0 else {
             return .deadLetter(reason: "malformed \(route.routingKey) payload")
         }
-        try await postgres.withTransaction { connection in
-            let inserted = try await connection.query("""
+        // One statement, atomic on its own: the member's totals move only with the order's new row.
+        try await postgres.query("""
+            WITH noted AS (
                 INSERT INTO \(unescaped: table) (order_sn, member_id, integration, growth)
                 VALUES (\(m.orderSn), \(m.userId), \(m.integration), \(m.growth))
                 ON CONFLICT (order_sn) DO NOTHING
-                """).affectedRows
-            guard inserted == 1 else { return }
-            try await connection.query("""
-                INSERT INTO ums_member (id, integration, growth) VALUES (\(m.userId), \(sign * m.integration), \(sign * m.growth))
-                ON CONFLICT (id) DO UPDATE SET integration = ums_member.integration + EXCLUDED.integration,
-                                               growth = ums_member.growth + EXCLUDED.growth
-                """)
-        }
+                RETURNING member_id
+            )
+            INSERT INTO ums_member (id, integration, growth)
+            SELECT member_id, \(sign * m.integration)::bigint, \(sign * m.growth)::bigint FROM noted
+            ON CONFLICT (id) DO UPDATE SET integration = ums_member.integration + EXCLUDED.integration,
+                                           growth = ums_member.growth + EXCLUDED.growth
+            """)
         return .ack
     }
 }

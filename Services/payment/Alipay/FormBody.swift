@@ -5,7 +5,10 @@ public enum FormBody {
     /// The most parameters accepted (Alipay sends about 25).
     public static let maxParameters = 200
 
-    public static func parse<C: Collection>(_ bytes: C) throws(FormBodyError) -> [(String, String)] where C.Element == UInt8 {
+    /// Takes the bytes as an array, not any `Collection`: a generic across the module boundary
+    /// ran unspecialized, through witness tables for every byte (perf of payment under
+    /// deploy/bench/cost: `ByteBufferView` subscripts and `split` among its top symbols).
+    public static func parse(_ bytes: [UInt8]) throws(FormBodyError) -> [(String, String)] {
         var pairs: [(String, String)] = []
         var seen = Set<String>()
         for field in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
@@ -21,7 +24,7 @@ public enum FormBody {
     }
 
     /// Percent-decodes one component (`+` → space) into UTF-8 text.
-    public static func decode<C: Collection>(_ component: C) throws(FormBodyError) -> String where C.Element == UInt8 {
+    public static func decode(_ component: ArraySlice<UInt8>) throws(FormBodyError) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(component.count)
         var i = component.startIndex

@@ -8,7 +8,7 @@ package struct AlipayNotificationVerifier: Sendable {
     package let alipayPublicKey: RSAPublicKey
 
     /// Parses, checks charset and sign_type, and verifies the RSA2 signature.
-    package func verify(formBody bytes: some Collection<UInt8>) throws(PaymentRefusal) -> [(String, String)] {
+    package func verify(formBody bytes: [UInt8]) throws(PaymentRefusal) -> [(String, String)] {
         let pairs: [(String, String)]
         do {
             pairs = try FormBody.parse(bytes)
@@ -34,7 +34,9 @@ package struct AlipayNotificationVerifier: Sendable {
         guard let outTradeNo = p["out_trade_no"], !outTradeNo.isEmpty else { throw PaymentRefusal("no out_trade_no") }
         guard let status = p["trade_status"] else { throw PaymentRefusal("no trade_status") }
         guard let amount = p["total_amount"] else { throw PaymentRefusal("no total_amount") }
-        let json = (try? JSONSerialization.data(withJSONObject: p, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        // Sorted by name, as text: JSONSerialization's sorted keys compare through ICU collation,
+        // measured at 5 % of payment's CPU per notify (perf, deploy/bench/cost).
+        let json = AlipayJSONText.object(p.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         return PaymentEvidence(
             source: .notify, outTradeNo: outTradeNo, tradeStatus: status, totalAmount: amount, tradeNo: p["trade_no"],
             appID: p["app_id"], sellerID: p["seller_id"], notifyID: p["notify_id"], refundFee: p["refund_fee"], outBizNo: p["out_biz_no"], content: json)

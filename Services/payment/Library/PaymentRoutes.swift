@@ -106,7 +106,7 @@ struct PaymentRoutes: Sendable {
         }
         let evidence: PaymentEvidence
         do {
-            evidence = try verifier.evidence(from: try verifier.verify(formBody: body.readableBytesView))
+            evidence = try verifier.evidence(from: try verifier.verify(formBody: Array(body.readableBytesView)))
         } catch {
             Self.notifies["refused_unverified"]?.increment()
             context.logger.warning("payment.notify.refused", metadata: ["reason": "\(error)"])

@@ -19,6 +19,8 @@ package final class SessionKeeper: Service, Sendable {
     /// Redis's run id at the last reconcile, and when that was: a new run id (Redis restarted,
     /// perhaps without its last second) reconciles at once.
     private let lastReconcile = Mutex<(runID: String?, at: ContinuousClock.Instant)?>(nil)
+    /// Ended sessions still waiting for their wins' orders, tried again less and less often.
+    private let releaseRetry: Mutex<ReleaseRetry>
 
     package init(store: SessionStore, calendar: SessionCalendar, interval: Duration, reconcileInterval: Duration, logger: Logger) {
         self.store = store
@@ -26,6 +28,7 @@ package final class SessionKeeper: Service, Sendable {
         self.interval = interval
         self.reconcileInterval = reconcileInterval
         self.logger = logger
+        releaseRetry = Mutex(ReleaseRetry(shortest: interval))
     }
 
     package func run() async throws {
@@ -39,13 +42,18 @@ package final class SessionKeeper: Service, Sendable {
         let now = Date()
         let sessions = try await store.active()
         calendar.replace(with: sessions)
+        // Released by another instance meanwhile: no longer waited for here.
+        let active = Set(sessions.map(\.id))
+        releaseRetry.withLock { retry in
+            for session in retry.sessions where !active.contains(session) { retry.released(session) }
+        }
         let reconcile = try await reconcileDue()
         for session in sessions {
             // Each session on its own: one that cannot be reserved or released (wms refused it)
             // must not stop the others from being loaded, reconciled and released.
             do {
                 if session.endTime <= now.addingTimeInterval(-2) {
-                    try await store.release(session)
+                    try await release(session)
                 } else {
                     try await store.ensureReady(session)
                     if reconcile && session.startTime <= now { try await store.reconcile(session) }
@@ -53,6 +61,18 @@ package final class SessionKeeper: Service, Sendable {
             } catch {
                 logger.warning("seckill.keeper.session_failed", metadata: ["seckill.session": "\(session.id)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
             }
+        }
+    }
+
+    /// Releases an ended session when its retry is due; a wait is logged when it starts or changes.
+    private func release(_ session: FlashSaleSession) async throws {
+        guard releaseRetry.withLock({ $0.isDue(session.id, now: .now) }) else { return }
+        guard let wins = try await store.release(session) else {
+            releaseRetry.withLock { $0.released(session.id) }
+            return
+        }
+        if releaseRetry.withLock({ $0.waits(session.id, wins: wins, now: .now) }) {
+            logger.info("seckill.session.release_waits", metadata: ["seckill.session": "\(session.id)", "seckill.wins": "\(wins)"])
         }
     }
 

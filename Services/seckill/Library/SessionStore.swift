@@ -137,8 +137,9 @@ package struct SessionStore: Sendable {
     }
 
     /// Ends a session past its end time: its unsold rest goes back to wms, once every win not
-    /// released has its order (and so its lock); until then the session waits for the next tick.
-    package func release(_ session: FlashSaleSession) async throws {
+    /// released has its order (and so its lock). Until then it answers how many wins it waits
+    /// for (the keeper tries again later); nil once released.
+    package func release(_ session: FlashSaleSession) async throws -> Int? {
         let wins: Int = try await postgres.query("""
             SELECT count(*) AS n FROM sms_seckill_win WHERE session_id = \(session.id) AND NOT released
             """).first?.decode("n") ?? 0
@@ -146,8 +147,7 @@ package struct SessionStore: Sendable {
         case .released:
             break
         case .unsettled:
-            logger.info("seckill.session.release_waits", metadata: ["seckill.session": "\(session.id)", "seckill.wins": "\(wins)"])
-            return
+            return wins
         case .notFound:
             throw SessionRefusal("wms has no reservation \(session.reservationKey)")
         }
@@ -155,5 +155,6 @@ package struct SessionStore: Sendable {
         // Its Redis keys go after a while (a late give-back finds nothing to give, as it should).
         for key in FlashSaleKeys.all(session.skuId, session: session.id) { _ = try? await redis.send(["PEXPIRE", key, "600000"]) }
         logger.info("seckill.session.released", metadata: ["seckill.session": "\(session.id)"])
+        return nil
     }
 }

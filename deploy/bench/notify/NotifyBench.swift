@@ -9,9 +9,14 @@ import Postgres
 import ServiceKit
 import Signing
 
-/// Payment notify benchmark (not a test): creates N unpaid orders with their payment rows, fires
-/// Alipay-signed TRADE_SUCCESS notifies at the payment service with C in flight, and times each
-/// from the request to its `order.pay` arriving (publisher-confirmed) on a tap queue.
+/// Payment notify benchmark (not a test): creates N unpaid orders with their payment rows and
+/// their stock locks in wms, signs N Alipay TRADE_SUCCESS notifies, then (the timed part) fires
+/// them at the payment service with C in flight and times each from the request to its
+/// `order.pay` arriving (publisher-confirmed) on a tap queue. It waits until every order's whole
+/// chain is done (paid, stock sold in wms, points credited once) and checks each count.
+///
+/// Prints `COST-START` when the timed part begins and `UNITS <n> notify` at the end, for
+/// `deploy/bench/cost run -- .build/release/notify-bench …` (CPU per notify of every process).
 ///
 ///     .build/release/notify-bench [N=2000] [C=32]     (the cluster must be up)
 @main
@@ -41,6 +46,16 @@ struct NotifyBench {
             INSERT INTO payment_info (out_trade_no, order_id, user_id, subject, total_amount)
             SELECT \(prefix) || lpad(i::text, 7, '0'), i, 1001, 'bench', 99.90 FROM generate_series(1, \(n)) i
             """)
+        // Each order's stock lock, as checkout leaves it: the notify's stock.minus sells it.
+        let wms = PostgresPool(url: base + "/guli_wms", maxConnections: 2)
+        let ums = PostgresPool(url: base + "/guli_ums", maxConnections: 2)
+        let sku = Int64(Date().timeIntervalSince1970 * 1000) % 1_000_000_000 + 5_000_000_000
+        try await wms.query("INSERT INTO wms_ware_sku (sku_id, ware_id, sku_name, stock, stock_locked) VALUES (\(sku), 1, 'bench', \(n), \(n))")
+        try await wms.query("""
+            INSERT INTO wms_stock_lock (order_sn, sku_id, ware_id, count)
+            SELECT \(prefix) || lpad(i::text, 7, '0'), \(sku), 1, 1 FROM generate_series(1, \(n)) i
+            """)
+        try await ums.query("INSERT INTO ums_member (id, username) VALUES (1001, 'bench') ON CONFLICT (id) DO NOTHING")
         let orderSns = (1...n).map { prefix + String(repeating: "0", count: 7 - String($0).count) + String($0) }
         let bodies = try orderSns.map {
             FormBody.encode(try signer.notify(outTradeNo: $0, tradeNo: "2026" + $0.filter(\.isNumber), totalAmount: "99.90", subject: "bench", tradeStatus: "TRADE_SUCCESS", passback: nil))
@@ -72,6 +87,8 @@ struct NotifyBench {
 
         // 3. fire
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
+        print("COST-START")
+        fflush(nil)  // now, not at exit: `deploy/bench/cost` starts counting when it reads this line
         let begin = clock.now
         var responseLatencies: [Duration] = []
         var failures = 0
@@ -120,11 +137,35 @@ struct NotifyBench {
         print("RESULT http_p50_ms=\(pct(responses, 0.5)) http_p99_ms=\(pct(responses, 0.99)) notify_to_order_pay_p50_ms=\(pct(endToEnd, 0.5)) p99_ms=\(pct(endToEnd, 0.99))")
         let paid = try await payment.query("SELECT count(*) AS n FROM payment_info WHERE out_trade_no LIKE \(prefix + "%") AND payment_status = 1").rows[0].decode("n", as: Int.self)
         let outbox = try await payment.query("SELECT count(*) AS n FROM outbox WHERE message_id LIKE \("order.pay:" + prefix + "%")").rows[0].decode("n", as: Int.self)
-        print("CHECK paid=\(paid) outbox=\(outbox) (both must equal \(n))")
+        // The rest of each chain: stock sold (stock.minus) and points credited (bound.plus), once.
+        // Polled by order-number range (the primary keys), every 250 ms: the polling is inside the
+        // measured window, so it must not scan whole tables.
+        let (low, high) = (prefix + "0000000", prefix + "9999999")
+        var sold = 0, credited = 0, ordersPaid = 0
+        let chainDeadline = clock.now + .seconds(120)
+        repeat {
+            if sold < n || credited < n || ordersPaid < n { try await Task.sleep(for: .milliseconds(250)) }
+            ordersPaid = try await oms.query("SELECT count(*) AS n FROM oms_order WHERE order_sn BETWEEN \(low) AND \(high) AND status = 1").rows[0].decode("n", as: Int.self)
+            sold = try await wms.query("SELECT count(*) AS n FROM wms_stock_lock WHERE order_sn BETWEEN \(low) AND \(high) AND status = 1").rows[0].decode("n", as: Int.self)
+            credited = try await ums.query("SELECT count(*) AS n FROM ums_points_history WHERE order_sn BETWEEN \(low) AND \(high)").rows[0].decode("n", as: Int.self)
+        } while (sold < n || credited < n || ordersPaid < n) && clock.now < chainDeadline
+        let chained = clock.now - begin
+        let chainSeconds = Double(chained.components.seconds) + Double(chained.components.attoseconds) / 1e18
+        let stockRow = try await wms.query("SELECT stock, stock_locked, sales FROM wms_ware_sku WHERE sku_id = \(sku)").rows[0]
+        let (stock, locked, sales) = (try stockRow.decode("stock", as: Int.self), try stockRow.decode("stock_locked", as: Int.self), try stockRow.decode("sales", as: Int.self))
+        let points = try await ums.query("SELECT coalesce(sum(integration), 0)::bigint AS n FROM ums_points_history WHERE order_sn LIKE \(prefix + "%")").rows[0].decode("n", as: Int64.self)
+        print("RESULT whole_chain_per_s=\(String(format: "%.0f", Double(n) / chainSeconds)) (notify → paid, stock sold, points credited; all \(n) in \(String(format: "%.1f", chainSeconds)) s)")
+        print("CHECK paid=\(paid) outbox=\(outbox) orders_paid=\(ordersPaid) stock_sold=\(sold) points_credited=\(credited) (each must equal \(n))")
+        print("CHECK wms stock=\(stock) stock_locked=\(locked) sales=\(sales) (must be 0, 0, \(n)); points=\(points) (must be \(99 * n))")
+        print("UNITS \(n) notify")
         // Closed before the check's `exit`: a pool dropped with open connections asserts in debug builds.
         await oms.close()
         await payment.close()
-        guard paid == n, outbox == n, endToEnd.count == n, failures == 0 else { exit(1) }
+        await wms.close()
+        await ums.close()
+        guard paid == n, outbox == n, endToEnd.count == n, failures == 0, ordersPaid == n, sold == n, credited == n,
+            stock == 0, locked == 0, sales == n, points == Int64(99 * n)
+        else { exit(1) }
     }
 }
 

@@ -26,7 +26,7 @@ public func buildSimulator(_ config: SimulatorConfig, logger: Logger = Logger(la
             for (k, v) in try FormBody.parse(Array((request.uri.query ?? "").utf8)) { merged[k] = v }
             if request.method == .post {
                 let body = try await request.body.collect(upTo: context.maxUploadSize)
-                for (k, v) in try FormBody.parse(body.readableBytesView) { merged[k] = v }
+                for (k, v) in try FormBody.parse(Array(body.readableBytesView)) { merged[k] = v }
             }
         } catch let error as FormBodyError {
             throw ShopError.badRequest("the form is not valid application/x-www-form-urlencoded UTF-8: \(error)")
