@@ -20,9 +20,7 @@ package final class DeadLetterGauges: Service, Sendable {
     }
 
     package func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-            guard !Task.isShuttingDownGracefully else { break }
+        await Periodic.run(every: interval, startNow: false) {
             do {
                 let connection = try await AMQPConnection.connect(endpoint)
                 do {

@@ -15,6 +15,7 @@ DATABASES="guli_payment guli_oms guli_wms guli_ums guli_sms"
 
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 ok() { printf '    \033[32mok\033[0m %s\n' "$*"; }
+warn() { printf '    \033[33mwarning\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # Installs the Debian packages the suite needs (only the missing ones).
@@ -243,8 +244,7 @@ start_service() {
     local name="$1" port="$2" dir="$GMALL_HOME/services"
     mkdir -p "$dir"
     if [ -f "$dir/$name.pid" ] && kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null; then
-        kill "$(cat "$dir/$name.pid")" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null || break; sleep 0.1; done
+        stop_pid "$name" "$(cat "$dir/$name.pid")"
     fi
     GMALL_HTTP_PORT="$port" nohup "$ROOT/.build/$BUILD_CONFIG/$name" >>"$dir/$name.log" 2>&1 &
     echo $! >"$dir/$name.pid"
@@ -257,13 +257,21 @@ start_service() {
     die "$name did not become healthy"
 }
 
+stop_pid() {  # name pid: SIGTERM, up to 10 s for the graceful shutdown, then SIGKILL (never left running)
+    kill "$2" 2>/dev/null || return 0
+    for _ in $(seq 100); do kill -0 "$2" 2>/dev/null || return 0; sleep 0.1; done
+    warn "$1 (pid $2) did not stop within 10 s of SIGTERM: killed"
+    kill -9 "$2" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || return 0; sleep 0.1; done
+}
+
 stop_services() {
     local dir="$GMALL_HOME/services" name
     for entry in $SERVICES; do
         name="${entry%%:*}"
         [ -f "$dir/$name.pid" ] || continue
-        if kill "$(cat "$dir/$name.pid")" 2>/dev/null; then
-            for _ in $(seq 100); do kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$(cat "$dir/$name.pid")" 2>/dev/null; then
+            stop_pid "$name" "$(cat "$dir/$name.pid")"
             ok "$name stopped"
         fi
         rm -f "$dir/$name.pid"

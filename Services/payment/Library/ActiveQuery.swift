@@ -28,14 +28,13 @@ package final class ActiveQueryJob: Service, Sendable {
     }
 
     package func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        await Periodic.run(every: interval) {
             do {
                 let settled = try await cancelWhenGracefulShutdown { try await self.sweep() }
                 if settled > 0 { logger.info("payment.query.settled", metadata: ["payment.count": "\(settled)"]) }
             } catch {
                 logger.warning("payment.query.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
@@ -91,9 +92,7 @@ package final class InstanceLease: Service, Sendable {
     }
 
     package func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.ttl / 4) }
-            if Task.isShuttingDownGracefully { break }
+        await Periodic.run(every: ttl / 4, startNow: false) {
             do {
                 if try await !renew() { try await acquire() }
             } catch {

@@ -32,9 +32,8 @@ package final class SessionKeeper: Service, Sendable {
     }
 
     package func run() async throws {
-        while !Task.isShuttingDownGracefully {
+        await Periodic.run(every: interval) {
             do { try await tick() } catch { logger.warning("seckill.keeper.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"]) }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
     }
 
@@ -48,7 +47,9 @@ package final class SessionKeeper: Service, Sendable {
             for session in retry.sessions where !active.contains(session) { retry.released(session) }
         }
         let reconcile = try await reconcileDue()
-        for session in sessions {
+        // A tick can be long (a wms that does not answer costs each session its timeout): it
+        // stops at shutdown rather than holding the process up.
+        for session in sessions where !Periodic.stopping {
             // Each session on its own: one that cannot be reserved or released (wms refused it)
             // must not stop the others from being loaded, reconciled and released.
             do {
