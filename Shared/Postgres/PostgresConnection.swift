@@ -2,6 +2,7 @@ import CLibPQ
 import Dispatch
 import Foundation
 import Pooling
+import Synchronization
 
 /// One PostgreSQL session. Every libpq call runs on the connection's own serial
 /// `DispatchQueue`, never on an event loop or the cooperative pool.
@@ -11,6 +12,9 @@ import Pooling
 public final class PostgresConnection: Sendable {
     private let handle: PGConnectionHandle
     private let queue: DispatchQueue
+    /// A `BEGIN` asked for and not yet sent: it goes out with the transaction's first statement,
+    /// in the same hop to the queue (each hop is a thread wake-up each way).
+    private let beginPending = Mutex(false)
 
     /// Opens a session; `url` is a libpq connection string (`postgresql://user@host:port/db`).
     public static func connect(url: String) async throws -> PostgresConnection {
@@ -67,6 +71,27 @@ public final class PostgresConnection: Sendable {
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresResult {
         try await call { handle in try Self.execute(handle, query) }
+    }
+
+    /// Runs `body` on the connection's queue, its statements back to back in one hop: for a
+    /// read, a pure decision and a write that need nothing else between them. `body` runs off
+    /// the caller's task (no task-locals there: take what it needs, such as a trace context, before).
+    public func session<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        try await call { handle in try body(PostgresSession(handle: handle)) }
+    }
+
+    /// Starts a transaction with the next statement (`PostgresPool.withTransaction`).
+    func beginWithNextStatement() { beginPending.withLock { $0 = true } }
+
+    /// Ends a transaction begun with `beginWithNextStatement`: `COMMIT` (or `ROLLBACK`) when a
+    /// statement ran, nothing when none did (its `BEGIN` was never sent).
+    func end(commit: Bool) async throws {
+        let neverBegun = beginPending.withLock { pending in
+            defer { pending = false }
+            return pending
+        }
+        guard !neverBegun else { return }
+        try await query(commit ? "COMMIT" : "ROLLBACK")
     }
 
     /// Runs plain SQL with several statements and no parameters (migrations only).
@@ -152,12 +177,22 @@ public final class PostgresConnection: Sendable {
     /// Runs `body` on this connection's queue; refuses once the connection is closed (its
     /// `PGconn` is freed then).
     private func call<T: Sendable>(_ body: @escaping @Sendable (PGConnectionHandle) throws -> T) async throws -> T {
-        try await queue.run { [handle] in
+        let begin = beginPending.withLock { pending in
+            defer { pending = false }
+            return pending
+        }
+        return try await queue.run { [handle] in
             guard !handle.closed else {
                 throw PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)
             }
+            if begin { _ = try Self.execute(handle, "BEGIN") }
             return try body(handle)
         }
+    }
+
+    /// Runs one statement on `handle` (on its queue): `PostgresSession`'s way in.
+    static func run(_ handle: PGConnectionHandle, _ query: PostgresQuery) throws -> PostgresResult {
+        try execute(handle, query)
     }
 }
 

@@ -58,18 +58,25 @@ public final class PostgresPool: Service, Sendable {
     }
 
     /// Runs `body` inside `BEGIN ... COMMIT`; any thrown error rolls the transaction back.
+    /// `BEGIN` goes out with the first statement, in the same hop to the connection's thread.
     public func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
-            try await connection.query("BEGIN")
+            connection.beginWithNextStatement()
             do {
                 let value = try await body(connection)
-                try await connection.query("COMMIT")
+                try await connection.end(commit: true)
                 return value
             } catch {
-                _ = try? await connection.query("ROLLBACK")
+                try? await connection.end(commit: false)
                 throw error
             }
         }
+    }
+
+    /// Runs `body`'s statements back to back on one pooled connection, in one hop
+    /// (`PostgresConnection.session`).
+    public func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        try await withConnection { try await $0.session(body) }
     }
 
     /// Runs one statement on a pooled connection.

@@ -24,12 +24,13 @@ package enum Outbox {
         /// The trace the message continues (nil when tracing is off).
         package let traceparent: String?
 
-        /// `payload` for `route`, its id made from its order, in the current trace.
-        package init<T: OrderMessage>(_ payload: T, route: Messaging.Route) throws {
+        /// `payload` for `route`, its id made from its order, in `traceparent`'s trace (the
+        /// current one by default; pass it in where no task is current, in a `PostgresSession`).
+        package init<T: OrderMessage>(_ payload: T, route: Messaging.Route, traceparent: String? = ShopTracing.traceparent()) throws {
             messageID = route.messageID(orderSn: payload.orderSn)
             routingKey = route.routingKey
             self.payload = String(decoding: try Outbox.encoder.encode(payload), as: UTF8.self)
-            traceparent = ShopTracing.traceparent()
+            self.traceparent = traceparent
         }
     }
 

@@ -65,36 +65,40 @@ package struct OrderMessageHandlers: Sendable {
         return outcome
     }
 
-    /// The common case of `order.pay`, an unpaid order, in two statements instead of a
-    /// transaction of five (measured with deploy/bench/cost: each statement is a round trip and two
-    /// thread hops): the order read, then one statement that moves it to paid and writes its
-    /// stock.minus and bound.plus, all or nothing, and only while it is still unpaid. The points
-    /// come from the read; an order's member and points never change. False when nothing moved.
+    /// The common case of `order.pay`, an unpaid order, in two statements sent in one hop
+    /// instead of a transaction of five (measured with deploy/bench/cost: each statement is a round
+    /// trip and two thread hops): the order read, then one statement that moves it to paid and
+    /// writes its stock.minus and bound.plus, all or nothing, and only while it is still unpaid.
+    /// The points come from the read; an order's member and points never change. False when
+    /// nothing moved.
     private func payAtOnce(_ orderSn: String, move: (from: OrderStatus, to: OrderStatus)) async throws -> Bool {
-        guard let seen = try await postgres.query("""
-            SELECT status, member_id, integration, growth FROM oms_order WHERE order_sn = \(orderSn)
-            """).first, try seen.orderStatus() == move.from
-        else { return false }
-        let sold = try Outbox.Row(StockMinus(orderSn: orderSn), route: Messaging.stockMinus)
-        let points = try Outbox.Row(
-            OrderPoints(orderSn: orderSn, userId: try seen.decode("member_id"), integration: try seen.decode("integration"), growth: try seen.decode("growth")),
-            route: Messaging.boundPlus)
-        let moved: Int = try await postgres.query("""
-            WITH moved AS (
-                UPDATE oms_order SET status = \(move.to.rawValue), payment_time = now(), modify_time = now()
-                WHERE order_sn = \(orderSn) AND status = \(move.from.rawValue)
-                RETURNING order_sn
-            ), announced AS (
-                INSERT INTO outbox (message_id, routing_key, payload, traceparent)
-                SELECT v.message_id, v.routing_key, v.payload, v.traceparent
-                FROM moved, (VALUES (\(sold.messageID), \(sold.routingKey), \(sold.payload), \(sold.traceparent)),
-                                    (\(points.messageID), \(points.routingKey), \(points.payload), \(points.traceparent)))
-                    AS v (message_id, routing_key, payload, traceparent)
-                ON CONFLICT (message_id) DO NOTHING
-            )
-            SELECT count(*) AS n FROM moved
-            """).rows[0].decode("n")
-        return moved == 1
+        let trace = ShopTracing.traceparent()
+        return try await postgres.withSession { session in
+            guard let seen = try session.query("""
+                SELECT status, member_id, integration, growth FROM oms_order WHERE order_sn = \(orderSn)
+                """).first, try seen.orderStatus() == move.from
+            else { return false }
+            let sold = try Outbox.Row(StockMinus(orderSn: orderSn), route: Messaging.stockMinus, traceparent: trace)
+            let points = try Outbox.Row(
+                OrderPoints(orderSn: orderSn, userId: try seen.decode("member_id"), integration: try seen.decode("integration"), growth: try seen.decode("growth")),
+                route: Messaging.boundPlus, traceparent: trace)
+            let moved: Int = try session.query("""
+                WITH moved AS (
+                    UPDATE oms_order SET status = \(move.to.rawValue), payment_time = now(), modify_time = now()
+                    WHERE order_sn = \(orderSn) AND status = \(move.from.rawValue)
+                    RETURNING order_sn
+                ), announced AS (
+                    INSERT INTO outbox (message_id, routing_key, payload, traceparent)
+                    SELECT v.message_id, v.routing_key, v.payload, v.traceparent
+                    FROM moved, (VALUES (\(sold.messageID), \(sold.routingKey), \(sold.payload), \(sold.traceparent)),
+                                        (\(points.messageID), \(points.routingKey), \(points.payload), \(points.traceparent)))
+                        AS v (message_id, routing_key, payload, traceparent)
+                    ON CONFLICT (message_id) DO NOTHING
+                )
+                SELECT count(*) AS n FROM moved
+                """).rows[0].decode("n")
+            return moved == 1
+        }
     }
 
     /// `order.close`: the payment timeout elapsed.

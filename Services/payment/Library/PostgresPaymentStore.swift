@@ -24,23 +24,24 @@ package struct PostgresPaymentStore: PaymentStore {
     }
 
     package func find(outTradeNo: String) async throws -> PaymentRecord? {
-        try await postgres.query("""
-            SELECT \(unescaped: Self.columns)
-            FROM payment_info WHERE out_trade_no = \(outTradeNo)
-            """).first.map(Self.record)
+        try await postgres.query(Self.find(outTradeNo)).first.map(Self.record)
     }
 
     package func settle(_ evidence: PaymentEvidence, rules: SettlementRules, logger: Logger) async throws -> SettlementResult {
-        // The common case, a first notify for an unpaid payment, in two statements: the payment
-        // read without a lock, and when the decision is to mark it paid, one statement that
-        // records the notify, marks the payment and writes its order.pay, and changes nothing
-        // unless the payment is still unpaid or closed (what the decision saw; the rest of what
-        // it read never changes). Measured (deploy/bench/cost): the six statements of the locked
-        // transaction, each a round trip and two thread hops, were most of a notify's cost.
-        if case .markPaid = rules.decide(evidence, payment: try await find(outTradeNo: evidence.outTradeNo)),
-           try await markPaidAtOnce(evidence) {
-            return .paid
+        // The common case, a first notify for an unpaid payment, in two statements sent in one
+        // hop to the connection's thread: the payment read without a lock and, when the decision
+        // is to mark it paid, one statement that records the notify, marks the payment and writes
+        // its order.pay, changing nothing unless the payment is still unpaid or closed (what the
+        // decision saw; the rest of what it read never changes). Measured (deploy/bench/cost): the
+        // six statements of the locked transaction, each a round trip and two thread hops, were
+        // most of a notify's cost.
+        let announced = try Outbox.Row(OrderPaid(orderSn: evidence.outTradeNo), route: Messaging.orderPay)
+        let paidAtOnce = try await postgres.withSession { session in
+            let seen = try session.query(Self.find(evidence.outTradeNo)).first.map(Self.record)
+            guard case .markPaid = rules.decide(evidence, payment: seen) else { return false }
+            return try session.query(Self.markPaid(evidence, announcing: announced)).rows[0].decode("n", as: Int.self) == 1
         }
+        if paidAtOnce { return .paid }
         // Anything else, or the payment moved since it was read: decided again under its row lock.
         return try await postgres.withTransaction { connection in
             let payment = try await Self.lock(outTradeNo: evidence.outTradeNo, on: connection)
@@ -48,30 +49,32 @@ package struct PostgresPaymentStore: PaymentStore {
         }
     }
 
+    static func find(_ outTradeNo: String) -> PostgresQuery {
+        "SELECT \(unescaped: columns) FROM payment_info WHERE out_trade_no = \(outTradeNo)"
+    }
+
     /// `.markPaid` as one statement (its own transaction): the notify recorded, the payment
     /// paid and its `order.pay` in the outbox, all or nothing, and only while the payment is
-    /// unpaid or closed. False when it was not (nothing written).
-    private func markPaidAtOnce(_ evidence: PaymentEvidence) async throws -> Bool {
-        let announced = try Outbox.Row(OrderPaid(orderSn: evidence.outTradeNo), route: Messaging.orderPay)
-        let paid: Int = try await postgres.query("""
-            WITH paid AS (
-                UPDATE payment_info SET payment_status = \(PaymentStatus.paid.rawValue), trade_no = \(evidence.tradeNo),
-                    callback_time = now(), callback_content = \(evidence.content)
-                WHERE out_trade_no = \(evidence.outTradeNo)
-                  AND payment_status IN (\(PaymentStatus.unpaid.rawValue), \(PaymentStatus.closed.rawValue))
-                RETURNING out_trade_no
-            ), noted AS (
-                INSERT INTO payment_notification (out_trade_no, source, notify_id, trade_status, content)
-                SELECT out_trade_no, \(evidence.source.rawValue), \(evidence.notifyID), \(evidence.tradeStatus), \(evidence.content) FROM paid
-                ON CONFLICT DO NOTHING
-            ), relayed AS (
-                INSERT INTO outbox (message_id, routing_key, payload, traceparent)
-                SELECT \(announced.messageID), \(announced.routingKey), \(announced.payload), \(announced.traceparent) FROM paid
-                ON CONFLICT (message_id) DO NOTHING
-            )
-            SELECT count(*) AS n FROM paid
-            """).rows[0].decode("n")
-        return paid == 1
+    /// unpaid or closed. Answers `n`: 1 when it was marked, 0 when not (nothing written).
+    static func markPaid(_ evidence: PaymentEvidence, announcing announced: Outbox.Row) -> PostgresQuery {
+        """
+        WITH paid AS (
+            UPDATE payment_info SET payment_status = \(PaymentStatus.paid.rawValue), trade_no = \(evidence.tradeNo),
+                callback_time = now(), callback_content = \(evidence.content)
+            WHERE out_trade_no = \(evidence.outTradeNo)
+              AND payment_status IN (\(PaymentStatus.unpaid.rawValue), \(PaymentStatus.closed.rawValue))
+            RETURNING out_trade_no
+        ), noted AS (
+            INSERT INTO payment_notification (out_trade_no, source, notify_id, trade_status, content)
+            SELECT out_trade_no, \(evidence.source.rawValue), \(evidence.notifyID), \(evidence.tradeStatus), \(evidence.content) FROM paid
+            ON CONFLICT DO NOTHING
+        ), relayed AS (
+            INSERT INTO outbox (message_id, routing_key, payload, traceparent)
+            SELECT \(announced.messageID), \(announced.routingKey), \(announced.payload), \(announced.traceparent) FROM paid
+            ON CONFLICT (message_id) DO NOTHING
+        )
+        SELECT count(*) AS n FROM paid
+        """
     }
 
     package func unpaidPayments(olderThanSeconds minAgeSeconds: Int, limit: Int) async throws -> [String] {
