@@ -21,6 +21,10 @@ package struct Warehouse: Sendable {
     package func lock(_ request: StockLockRequest) async throws -> [LockLine] {
         // Merged per sku, in sku order, so concurrent orders never deadlock; limits checked.
         let merged = try request.validated()
+        if let key = request.reservationKey, merged.count == 1, try await carveAtOnce(request.orderSn, merged[0], from: key) {
+            return merged
+        }
+        // Anything else, or nothing carved (a repeat finds its locks; a shortage is told apart):
         return try await postgres.withTransaction { connection in
             // Serialise attempts for one order; a retry after success sees the existing locks.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(request.orderSn)))")
@@ -54,6 +58,32 @@ package struct Warehouse: Sendable {
                 }
             }
             return merged
+        }
+    }
+
+    /// A flash-sale order's one line carved from its reservation in one statement, atomic on its
+    /// own, instead of a transaction of five (measured with deploy/bench/cost): only when the
+    /// order has no lock yet and the reservation covers it. Two attempts for one order at once
+    /// cannot both carve: the second's lock collides on the primary key and its whole statement
+    /// (its carve too) is undone. False when nothing was carved.
+    private func carveAtOnce(_ orderSn: String, _ line: LockLine, from key: String) async throws -> Bool {
+        do {
+            let carved: Int = try await postgres.query("""
+                WITH carved AS (
+                    UPDATE wms_reservation SET remaining = remaining - \(line.count)
+                    WHERE key = \(key) AND sku_id = \(line.skuId) AND NOT released AND remaining >= \(line.count)
+                      AND NOT EXISTS (SELECT 1 FROM wms_stock_lock WHERE order_sn = \(orderSn))
+                    RETURNING id, ware_id
+                ), locked AS (
+                    INSERT INTO wms_stock_lock (order_sn, sku_id, ware_id, count, reservation_id)
+                    SELECT \(orderSn), \(line.skuId)::bigint, ware_id, \(line.count)::int, id FROM carved
+                    RETURNING order_sn
+                )
+                SELECT count(*) AS n FROM locked
+                """).rows[0].decode("n")
+            return carved == 1
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            return false  // another attempt for this order locked it first
         }
     }
 
