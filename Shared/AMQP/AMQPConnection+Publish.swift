@@ -111,6 +111,10 @@ extension AMQPConnection {
         } catch {
             fatalError("awaitConfirms throws only AMQPError")
         }
+        // The confirms were decoded into the connection's frame pool, which librabbitmq frees
+        // only when asked (and the consumer paths did ask). Without this a publisher's memory grew
+        // with every confirm: seckill from 146 to 441 MiB in deploy/bench/soak's five minutes.
+        amqp_maybe_release_buffers(state)
         return results.map(\.error)
     }
 

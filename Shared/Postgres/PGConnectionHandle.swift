@@ -12,6 +12,8 @@ final class PGConnectionHandle: @unchecked Sendable {
     private(set) var closed = false
     /// The statements prepared on this session, by their SQL text (`PostgresConnection.query`).
     var prepared: [String: String] = [:]
+    /// How many statement names this session has handed out (the next is `gmall_<n>`).
+    var statementsNamed = 0
 
     init(pointer: OpaquePointer) { self.pointer = pointer }
 

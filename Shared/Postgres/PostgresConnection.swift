@@ -106,7 +106,7 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    private static func execute(_ handle: PGConnectionHandle, _ query: PostgresQuery) throws -> PostgresResult {
+    private static func execute(_ handle: PGConnectionHandle, _ query: PostgresQuery, again: Bool = true) throws -> PostgresResult {
         let binds = query.binds
         // libpq takes C strings: a NUL would silently cut the value short. Refuse it instead.
         if binds.contains(where: { $0?.utf8.contains(0) == true }) {
@@ -123,7 +123,17 @@ public final class PostgresConnection: Sendable {
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
-            throw error(handle, result)
+            let failure = error(handle, result)
+            // A prepared statement the server can no longer run as prepared: a migration changed
+            // the type of what it returns ("cached plan must not change result type"), or the
+            // server forgot it. Prepared afresh next time; run again at once when no transaction
+            // was open (inside one, the transaction has failed and its caller decides).
+            if let name, failure.sqlState == "0A000" || failure.sqlState == "26000" {
+                handle.prepared[query.sql] = nil
+                PQclear(PQexec(handle.pointer, "DEALLOCATE \(name)"))
+                if again, PQtransactionStatus(handle.pointer) == PQTRANS_IDLE { return try execute(handle, query, again: false) }
+            }
+            throw failure
         }
         let rowCount = Int(PQntuples(result))
         let columnCount = Int(PQnfields(result))
@@ -157,11 +167,12 @@ public final class PostgresConnection: Sendable {
     private static func prepare(_ handle: PGConnectionHandle, _ sql: String, parameters: Int) throws -> String? {
         if let name = handle.prepared[sql] { return name }
         guard handle.prepared.count < preparedLimit else { return nil }
-        let name = "gmall_\(handle.prepared.count)"
+        let name = "gmall_\(handle.statementsNamed)"  // never reused: a forgotten name may live on
         let result = PQprepare(handle.pointer, name, sql, Int32(parameters), nil)
         defer { PQclear(result) }
         guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw error(handle, result) }
         handle.prepared[sql] = name
+        handle.statementsNamed += 1
         return name
     }
 

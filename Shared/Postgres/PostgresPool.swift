@@ -58,7 +58,9 @@ public final class PostgresPool: Service, Sendable {
     }
 
     /// Runs `body` inside `BEGIN ... COMMIT`; any thrown error rolls the transaction back.
-    /// `BEGIN` goes out with the first statement, in the same hop to the connection's thread.
+    /// `BEGIN` goes out with the first statement, in the same hop to the connection's thread:
+    /// `body` uses its connection from one task, one statement after another (two statements
+    /// started at once could race for the `BEGIN`).
     public func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
             connection.beginWithNextStatement()

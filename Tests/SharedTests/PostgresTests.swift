@@ -58,6 +58,39 @@ struct PostgresTests {
         }
     }
 
+    @Test("a prepared statement still runs after a migration changed the type it returns")
+    func preparedAfterTypeChange() async throws {
+        try await withTestPool(maxConnections: 1) { pool in
+            let table = "prep_probe_\(UInt32.random(in: 0...UInt32.max))"
+            try await pool.query("CREATE TABLE \(unescaped: table) (id int PRIMARY KEY, amount int NOT NULL)")
+            try await pool.query("INSERT INTO \(unescaped: table) VALUES (1, 5)")
+            let select: PostgresQuery = "SELECT * FROM \(unescaped: table) WHERE id = \(1)"
+            #expect(try await pool.query(select).rows[0].decode("amount", as: String.self) == "5")
+            try await pool.query("ALTER TABLE \(unescaped: table) ALTER COLUMN amount TYPE numeric(18,2)")
+            // Before: "cached plan must not change result type" on every later run on this connection.
+            #expect(try await pool.query(select).rows[0].decode("amount", as: String.self) == "5.00")
+            #expect(try await pool.query(select).rows[0].decode("amount", as: String.self) == "5.00")
+            try await pool.query("DROP TABLE \(unescaped: table)")
+        }
+    }
+
+    @Test("a transaction that runs no statement sends neither BEGIN nor COMMIT, and one that does is whole")
+    func lazyBegin() async throws {
+        try await withTestPool(maxConnections: 1) { pool in
+            try await createProbeTable(pool)
+            try await pool.withTransaction { _ in }
+            let id = UUID().uuidString
+            let inside: String = try await pool.withTransaction { connection in
+                try await connection.query("INSERT INTO tx_probe (id) VALUES (\(id))")
+                return try await connection.query("SELECT to_char(now(), 'US') || txid_current_if_assigned()::text AS t").rows[0].decode("t")
+            }
+            #expect(!inside.isEmpty, "the insert and the read ran in one transaction (it has a transaction id)")
+            // The connection went back idle: a statement now is its own transaction.
+            let status: String = try await pool.query("SELECT txid_current_if_assigned() IS NULL AS idle").rows[0].decode("idle")
+            #expect(status == "t")
+        }
+    }
+
     @Test("a transaction whose body throws leaves no row")
     func rollbackOnThrow() async throws {
         try await withTestPool { pool in

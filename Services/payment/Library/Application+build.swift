@@ -14,10 +14,11 @@ public func buildApplication(_ config: PaymentServiceConfig) async throws -> Sho
     let infrastructure = Infrastructure(config: config.shared, usesRedis: false, logger: logger)
     try await infrastructure.migrateOrClose(database: config.database)
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    let alipayHTTP = ShopTracing.untracedHTTPClient()
     let gateway = AlipayGateway(
         appID: config.appID, gatewayURL: config.gatewayURL, serverGatewayURL: config.serverGatewayURL, notifyURL: config.notifyURL, returnURL: config.returnURL,
         merchantKey: try RSAPrivateKey(text: config.merchantPrivateKey),
-        alipayPublicKey: try RSAPublicKey(text: config.alipayPublicKey), http: http)
+        alipayPublicKey: try RSAPublicKey(text: config.alipayPublicKey), http: alipayHTTP)
     let store = PostgresPaymentStore(postgres: infrastructure.postgres)
     let rules = SettlementRules(appID: config.appID, sellerID: config.sellerID)
     let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
@@ -40,7 +41,7 @@ public func buildApplication(_ config: PaymentServiceConfig) async throws -> Sho
     internalRouter.addDeadLetterAdmin(service: "payment", infrastructure: infrastructure, token: config.shared.adminToken)
     return makeShopApplication(
         name: "payment", infrastructure: infrastructure, publicRouter: publicRouter, internalRouter: internalRouter,
-        services: [HTTPClientService(client: http), relay, query, refunds] + consumers, logger: logger)
+        services: [HTTPClientService(client: http), HTTPClientService(client: alipayHTTP), relay, query, refunds] + consumers, logger: logger)
 }
 
 /// `GMALL_MIGRATE_ONLY=true`: the service's migrations, nothing else (a migrations Job).

@@ -49,11 +49,14 @@ package final class SessionKeeper: Service, Sendable {
         let reconcile = try await reconcileDue()
         // A tick can be long (a wms that does not answer costs each session its timeout): it
         // stops at shutdown rather than holding the process up.
-        for session in sessions where !Periodic.stopping {
+        // Running and coming sessions first: a release waits on wms, and must not hold back the
+        // loading and reconciling of the sessions buyers are in.
+        let ended = { (session: FlashSaleSession) in session.endTime <= now.addingTimeInterval(-2) }
+        for session in sessions.filter({ !ended($0) }) + sessions.filter(ended) where !Periodic.stopping {
             // Each session on its own: one that cannot be reserved or released (wms refused it)
             // must not stop the others from being loaded, reconciled and released.
             do {
-                if session.endTime <= now.addingTimeInterval(-2) {
+                if ended(session) {
                     try await release(session)
                 } else {
                     try await store.ensureReady(session)

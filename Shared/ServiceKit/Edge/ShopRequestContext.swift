@@ -38,9 +38,15 @@ extension Router where Context == ShopRequestContext {
     package static func shop(_ listener: Listener, metrics: Bool = true) -> Router<ShopRequestContext> {
         let router = Router(context: ShopRequestContext.self)
         if ShopTracing.isEnabled {
-            if listener == .public { router.add(middleware: TraceBoundaryMiddleware()) }
-            // Outside the error middleware: the span records the status the caller got.
-            router.add(middleware: TracingMiddleware())
+            // Outside the error middleware: the span records the status the caller got. On the
+            // public listener the buy's code, nonce and answer and Alipay's return `sign` are
+            // recorded as REDACTED.
+            if listener == .public {
+                router.add(middleware: TraceBoundaryMiddleware())
+                router.add(middleware: TracingMiddleware(redactingQueryParameters: ["code", "nonce", "answer", "sign"]))
+            } else {
+                router.add(middleware: TracingMiddleware())
+            }
         }
         router.add(middleware: EdgeErrorMiddleware())
         if metrics { router.countRequests() }

@@ -1,4 +1,5 @@
 import AMQP
+import AsyncHTTPClient
 import Logging
 import OTel
 import ServiceLifecycle
@@ -37,6 +38,16 @@ public enum ShopTracing {
         enabled.store(true, ordering: .relaxed)
         logger.info("tracing.started", metadata: ["otel.service.name": "\(config.serviceName)", "otel.endpoint": "\(config.endpoint ?? "")"])
         return service
+    }
+
+    /// A client for calls outside the shop (Alipay): it makes no spans and sends no
+    /// `traceparent`, so a third party never learns our trace ids or which traces are sampled.
+    /// Calls between the services use a default client, which does both (AsyncHTTPClient takes
+    /// the tracer that is bootstrapped when it is made).
+    package static func untracedHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.tracing.tracer = nil
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     /// Adds `trace_id`, `span_id` and `trace_flags` of the current span to every log line (the
