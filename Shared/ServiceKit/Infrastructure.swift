@@ -67,7 +67,7 @@ public struct Infrastructure: Sendable {
             parallelism: parallelism, deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher, retry: config.amqpRetry,
             logger: logger, observe: ShopMetrics.deliveries(queue: route.queue)
         ) { delivery in
-            try await ShopTracing.consuming(delivery, queue: route.queue) { try await handler(delivery) }
+            try await ShopTracing.consuming(delivery, route: route) { try await handler(delivery) }
         }
     }
 

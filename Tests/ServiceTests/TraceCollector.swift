@@ -11,6 +11,8 @@ struct CollectedSpan: Sendable {
     let spanID: String
     let parentID: String
     let name: String
+    /// OTLP's span kind: 2 server, 3 client, 5 consumer.
+    let kind: Int
     let attributes: [String: String]
 }
 
@@ -48,7 +50,8 @@ final class TraceCollector: Sendable {
                     }
                     received.append(CollectedSpan(
                         traceID: span["traceId"] as? String ?? "", spanID: span["spanId"] as? String ?? "",
-                        parentID: span["parentSpanId"] as? String ?? "", name: span["name"] as? String ?? "", attributes: attributes))
+                        parentID: span["parentSpanId"] as? String ?? "", name: span["name"] as? String ?? "",
+                        kind: (span["kind"] as? Int) ?? Int(span["kind"] as? String ?? "") ?? 0, attributes: attributes))
                 }
             }
         }

@@ -70,6 +70,23 @@ struct TraceTests {
         #expect(trace.first { $0.name == "process sec.kill" }?.attributes["messaging.message.id"] == Messaging.secKill.messageID(orderSn: won.orderSn ?? ""))
     }
 
+    @Test("health checks and metrics scrapes make no traces (a probe every few seconds would be a root trace each)")
+    func probesUntraced() async throws {
+        for url in [TestCluster.payment + "/health", TestCluster.paymentInternal + "/health", TestCluster.paymentInternal + "/metrics"] {
+            #expect(try await HTTP.get(url).status == .ok, "\(url)")
+        }
+        // A traced request after them: once its span is in, theirs would be too.
+        let marker = "/pay/ok"
+        _ = try await HTTP.get(TestCluster.payment + marker + "?probe=\(UUID().uuidString)")
+        _ = try await TraceCollector.shared.span { $0.attributes["url.path"] == marker }
+        // Server spans only: the test's own HTTP client traces its calls too.
+        let probes = TraceCollector.shared.all.filter { span in
+            guard span.kind == 2, let path = span.attributes["url.path"] else { return false }
+            return path == "/metrics" || path.hasSuffix("/health") || path.contains("/health/")
+        }
+        #expect(probes.isEmpty, "\(probes.map(\.name))")
+    }
+
     @Test("log lines carry the current span's trace_id and span_id")
     func logMetadata() async throws {
         let outside = ShopTracing.logMetadata.get()

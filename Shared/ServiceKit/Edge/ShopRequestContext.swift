@@ -28,7 +28,8 @@ package enum Listener: Sendable {
 }
 
 extension Router where Context == ShopRequestContext {
-    /// A router whose every route, and its 404, is traced (when tracing is on: `ShopTracing`),
+    /// A router whose every route but health and metrics, and its 404, is traced (when tracing is
+    /// on: `ShopTracing`),
     /// answers errors as `ResponseVo` and (with `metrics`) is counted in the HTTP metrics.
     /// Middlewares apply to routes added after them: make routers only here. Without `metrics`,
     /// routes added before `countRequests()` are not counted (the flash-sale buy: Hummingbird's
@@ -43,9 +44,9 @@ extension Router where Context == ShopRequestContext {
             // recorded as REDACTED.
             if listener == .public {
                 router.add(middleware: TraceBoundaryMiddleware())
-                router.add(middleware: TracingMiddleware(redactingQueryParameters: ["code", "nonce", "answer", "sign"]))
+                router.add(middleware: RouteTracingMiddleware(tracing: TracingMiddleware(redactingQueryParameters: ["code", "nonce", "answer", "sign"])))
             } else {
-                router.add(middleware: TracingMiddleware())
+                router.add(middleware: RouteTracingMiddleware(tracing: TracingMiddleware()))
             }
         }
         router.add(middleware: EdgeErrorMiddleware())

@@ -1,5 +1,6 @@
 import AMQP
 import AsyncHTTPClient
+import Contracts
 import Logging
 import OTel
 import ServiceLifecycle
@@ -66,21 +67,24 @@ public enum ShopTracing {
     /// The current `traceparent`, for a message written now and published later (the outbox).
     public static func traceparent() -> String? { messageHeaders()["traceparent"] }
 
-    /// Runs a consumer's handler in a `process` span that continues the trace in the message's
-    /// headers (a new trace when it carries none).
+    /// Runs a consumer's handler in a `process <routing key>` span that continues the trace in
+    /// the message's headers (a new trace when it carries none). Named after the route the queue
+    /// serves, not the delivery's own routing key: a retry comes back from its retry queue with
+    /// the queue's name as its key.
     package static func consuming<T>(
-        _ delivery: AMQPDelivery, queue: String, _ body: () async throws -> T
+        _ delivery: AMQPDelivery, route: Messaging.Route, _ body: () async throws -> T
     ) async throws -> T {
         guard isEnabled else { return try await body() }
         var context = ServiceContext.topLevel
         InstrumentationSystem.instrument.extract(delivery.headers, into: &context, using: DictionaryExtractor())
-        return try await withSpan("process \(delivery.routingKey)", context: context, ofKind: .consumer) { span in
+        return try await withSpan("process \(route.routingKey)", context: context, ofKind: .consumer) { span in
             span.updateAttributes { attributes in
                 attributes["messaging.system"] = "rabbitmq"
                 attributes["messaging.operation.type"] = "process"
-                attributes["messaging.destination.name"] = delivery.exchange
-                attributes["messaging.rabbitmq.destination.routing_key"] = delivery.routingKey
-                attributes["messaging.consumer.group.name"] = queue
+                attributes["messaging.destination.name"] = Messaging.exchange
+                attributes["messaging.rabbitmq.destination.routing_key"] = route.routingKey
+                attributes["messaging.rabbitmq.attempt"] = Int(delivery.attempt)
+                attributes["messaging.consumer.group.name"] = route.queue
                 attributes["messaging.message.id"] = delivery.messageID
             }
             return try await body()
