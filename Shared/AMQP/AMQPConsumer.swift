@@ -99,7 +99,7 @@ public final class AMQPConsumer: Service, Sendable {
                 logger.info("amqp.consumer.stopped")
                 return
             } catch {
-                logger.warning("amqp.consumer.reconnect", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+                logger.warning("amqp.consumer.reconnect", error: error)
                 try? await Task.sleep(nanoseconds: backoff)
                 backoff = min(backoff * 2, 5_000_000_000)
             }
@@ -157,7 +157,7 @@ public final class AMQPConsumer: Service, Sendable {
             // The retry queue cannot take it (the publisher's connection is down): back into
             // this queue, but not at once, or the delivery would spin through the handler as
             // fast as the broker can redeliver it until the publisher is back.
-            logger.warning("amqp.message.requeued", metadata: metadata.merging(["error.type": "\(type(of: error))", "error.message": "\(error)"]) { $1 })
+            logger.warning("amqp.message.requeued", error: error, metadata: metadata)
             try? await Task.sleep(for: .seconds(1))
             try await connection.nack(delivery.deliveryTag, requeue: true)
         }

@@ -38,7 +38,7 @@ public actor AMQPPublisher: Service {
             used = current
             try await current.publish(message)
         } catch let error as AMQPError where error.kind == .connection || error.kind == .broker || error.kind == .timeout {
-            logger.warning("amqp.publish.retry", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)", "messaging.rabbitmq.destination.routing_key": "\(message.routingKey)"])
+            logger.warning("amqp.publish.retry", error: error, metadata: ["messaging.rabbitmq.destination.routing_key": "\(message.routingKey)"])
             await drop(used)
             try await connected().publish(message)
         } catch {
@@ -60,7 +60,7 @@ public actor AMQPPublisher: Service {
         var errors = await current.publish(messages)
         let retry = errors.indices.filter { errors[$0].map { $0.kind != .notConfirmed } ?? false }
         guard !retry.isEmpty else { return errors }
-        logger.warning("amqp.publish.retry", metadata: ["messaging.batch.message_count": "\(retry.count)", "error.message": "\(errors[retry[0]]!)"])
+        logger.warning("amqp.publish.retry", error: errors[retry[0]]!, metadata: ["messaging.batch.message_count": "\(retry.count)"])
         await drop(current)
         do {
             let again = try await connected().publish(retry.map { messages[$0] })

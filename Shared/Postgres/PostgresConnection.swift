@@ -83,14 +83,18 @@ public final class PostgresConnection: Sendable {
     /// Starts a transaction with the next statement (`PostgresPool.withTransaction`).
     func beginWithNextStatement() { beginPending.withLock { $0 = true } }
 
-    /// Ends a transaction begun with `beginWithNextStatement`: `COMMIT` (or `ROLLBACK`) when a
-    /// statement ran, nothing when none did (its `BEGIN` was never sent).
-    func end(commit: Bool) async throws {
-        let neverBegun = beginPending.withLock { pending in
+    /// Whether a `BEGIN` is pending, clearing it: the statement that takes it sends it.
+    private func takeBegin() -> Bool {
+        beginPending.withLock { pending in
             defer { pending = false }
             return pending
         }
-        guard !neverBegun else { return }
+    }
+
+    /// Ends a transaction begun with `beginWithNextStatement`: `COMMIT` (or `ROLLBACK`) when a
+    /// statement ran, nothing when none did (its `BEGIN` was never sent).
+    func end(commit: Bool) async throws {
+        guard !takeBegin() else { return }  // its BEGIN was never sent
         try await query(commit ? "COMMIT" : "ROLLBACK")
     }
 
@@ -188,10 +192,7 @@ public final class PostgresConnection: Sendable {
     /// Runs `body` on this connection's queue; refuses once the connection is closed (its
     /// `PGconn` is freed then).
     private func call<T: Sendable>(_ body: @escaping @Sendable (PGConnectionHandle) throws -> T) async throws -> T {
-        let begin = beginPending.withLock { pending in
-            defer { pending = false }
-            return pending
-        }
+        let begin = takeBegin()
         return try await queue.run { [handle] in
             guard !handle.closed else {
                 throw PostgresError(kind: .connection, sqlState: nil, message: handle.errorMessage)

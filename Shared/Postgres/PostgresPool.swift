@@ -25,7 +25,7 @@ public final class PostgresPool: Service, Sendable {
                 do {
                     return try await PostgresConnection.connect(url: url)
                 } catch {
-                    logger.warning("postgres.connect.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+                    logger.warning("postgres.connect.failed", error: error)
                     throw error
                 }
             },

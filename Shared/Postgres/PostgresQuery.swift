@@ -42,5 +42,22 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
 
         /// Inserts trusted SQL text (an identifier chosen by code, never user input).
         public mutating func appendInterpolation(unescaped text: String) { sql += text }
+
+        /// Inserts another query as a part of this one (a shared statement inside a CTE): its
+        /// `$n` placeholders are renumbered after this query's, its parameters appended. Its text
+        /// must hold no `$` but its placeholders, as a query built by interpolation does (its
+        /// `unescaped` parts are identifiers).
+        public mutating func appendInterpolation(_ fragment: PostgresQuery) {
+            let offset = binds.count
+            var text = fragment.sql[...]
+            while let dollar = text.firstIndex(of: "$") {
+                sql += text[..<dollar]
+                let digits = text[text.index(after: dollar)...].prefix { $0.isASCII && $0.isNumber }
+                sql += "$" + (Int(digits).map { String($0 + offset) } ?? "")
+                text = text[digits.endIndex...]
+            }
+            sql += text
+            binds += fragment.binds
+        }
     }
 }

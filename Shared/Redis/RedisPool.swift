@@ -61,7 +61,7 @@ public final class RedisPool: Service, Sendable {
         do {
             fresh = try await RedisConnection.connect(host: host, port: port, password: password)
         } catch {
-            logger.warning("redis.connect.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+            logger.warning("redis.connect.failed", error: error)
             throw error
         }
         // Two callers may connect at once: keep the first healthy one and close the other; a

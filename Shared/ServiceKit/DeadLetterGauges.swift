@@ -31,7 +31,7 @@ package final class DeadLetterGauges: Service, Sendable {
                 }
                 await connection.close()
             } catch {
-                logger.debug("amqp.dead_letters.unsampled", metadata: ["error.message": "\(error)"])
+                logger.debug("amqp.dead_letters.unsampled", error: error)
             }
         }
     }

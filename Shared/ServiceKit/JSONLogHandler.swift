@@ -3,7 +3,9 @@ import Logging
 
 /// One JSON object per line on standard output (where the text lines go too): `timestamp` (ISO 8601, UTC, milliseconds), `level`,
 /// `logger`, `message`, and the metadata's dot-keyed fields as they are (`order.sn`,
-/// `amqp.queue`, `error.message`, …). For log collectors (`GMALL_LOG_FORMAT=json`).
+/// `messaging.destination.name`, …), with `error.type` and `error.message` from the error a log
+/// call passes (`error:`, as swift-log's text handler renders it). For log collectors
+/// (`GMALL_LOG_FORMAT=json`).
 package struct JSONLogHandler: LogHandler {
     let label: String
     package var logLevel: Logger.Level = .info

@@ -39,11 +39,22 @@ package enum Outbox {
     package static func enqueue<T: OrderMessage>(
         _ payload: T, route: Messaging.Route, on connection: PostgresConnection
     ) async throws {
-        let row = try Row(payload, route: route)
-        try await connection.query("""
+        try await connection.query(insert([try Row(payload, route: route)]))
+    }
+
+    /// The one statement that writes outbox rows, each message id once: on its own, or as the
+    /// last part of a data-modifying statement, writing only if its CTE `source` gave a row (the
+    /// change it announces happened).
+    package static func insert(_ rows: [Row], when source: String? = nil) -> PostgresQuery {
+        var values: PostgresQuery = ""
+        for (index, row) in rows.enumerated() {
+            values = "\(values)\(unescaped: index == 0 ? "" : ", ")(\(row.messageID), \(row.routingKey), \(row.payload), \(row.traceparent))"
+        }
+        return """
             INSERT INTO outbox (message_id, routing_key, payload, traceparent)
-            VALUES (\(row.messageID), \(row.routingKey), \(row.payload), \(row.traceparent))
+            SELECT v.message_id, v.routing_key, v.payload, v.traceparent
+            FROM (VALUES \(values)) AS v (message_id, routing_key, payload, traceparent)\(unescaped: source.map { ", " + $0 } ?? "")
             ON CONFLICT (message_id) DO NOTHING
-            """)
+            """
     }
 }

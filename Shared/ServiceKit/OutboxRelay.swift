@@ -34,7 +34,7 @@ package final class OutboxRelay: Service, Sendable {
                 // and gets the next round (an empty poll per round was a third of its statements).
                 while try await relayBatch() == Self.batchSize {}
             } catch {
-                logger.warning("outbox.relay.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+                logger.warning("outbox.relay.failed", error: error)
             }
             // The backlog's size and age for the metrics, every few seconds (not every round).
             if ContinuousClock.now - sampled > .seconds(5) {
@@ -80,7 +80,7 @@ package final class OutboxRelay: Service, Sendable {
             let errors = await publisher.publish(messages)
             for (row, (message, error)) in zip(rows, zip(messages, errors)) {
                 if let error {
-                    logger.warning("outbox.publish.failed", metadata: ["messaging.message.id": "\(message.messageID)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+                    logger.warning("outbox.publish.failed", error: error, metadata: ["messaging.message.id": "\(message.messageID)"])
                     continue
                 }
                 sent.append(try row.decode("id"))

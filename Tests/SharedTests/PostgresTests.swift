@@ -58,6 +58,18 @@ struct PostgresTests {
         }
     }
 
+    @Test("a query inside another keeps its parameters, renumbered after the outer ones")
+    func composedQuery() async throws {
+        let inner: PostgresQuery = "SELECT \(2)::int AS b, \("two")::text AS c"
+        let outer: PostgresQuery = "SELECT \(1)::int AS a, x.b, x.c, \(3)::int AS d FROM (\(inner)) x"
+        #expect(outer.sql == "SELECT $1::int AS a, x.b, x.c, $2::int AS d FROM (SELECT $3::int AS b, $4::text AS c) x")
+        #expect(outer.binds == ["1", "3", "2", "two"])
+        try await withTestPool(maxConnections: 1) { pool in
+            let row = try await pool.query(outer).rows[0]
+            #expect(try row.decode("a", as: Int.self) == 1 && row.decode("b", as: Int.self) == 2 && row.decode("c", as: String.self) == "two" && row.decode("d", as: Int.self) == 3)
+        }
+    }
+
     @Test("a prepared statement still runs after a migration changed the type it returns")
     func preparedAfterTypeChange() async throws {
         try await withTestPool(maxConnections: 1) { pool in

@@ -72,7 +72,7 @@ package struct FlashSaleOrders: Sendable {
         } catch {
             // The order exists: never undone for the latch. The pay-wait falls back to
             // "processing"; the buyer's order view (`GET /oms/order/{SN}`) shows the order.
-            logger.warning("seckill.latch.not_opened", metadata: ["order.sn": "\(m.orderSn)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+            logger.warning("seckill.latch.not_opened", error: error, metadata: ["order.sn": "\(m.orderSn)"])
         }
         return .ack
     }
@@ -104,9 +104,7 @@ package struct FlashSaleOrders: Sendable {
                 INSERT INTO oms_order_item (order_id, order_sn, sku_id, sku_name, sku_price, sku_quantity)
                 SELECT id, \(m.orderSn), \(m.skuId)::bigint, \("秒杀商品 \(m.skuId)"), \(m.price.amount)::numeric, \(m.count)::int FROM placed
             )
-            INSERT INTO outbox (message_id, routing_key, payload, traceparent)
-            SELECT \(timer.messageID), \(timer.routingKey), \(timer.payload), \(timer.traceparent) FROM placed
-            ON CONFLICT (message_id) DO NOTHING
+            \(Outbox.insert([timer], when: "placed"))
             """)
     }
 
@@ -115,7 +113,7 @@ package struct FlashSaleOrders: Sendable {
     /// stays, payable, and nothing is undone. If that cannot even be checked, nothing is undone
     /// either: the dead letter waits for an operator's replay.
     private func giveUp(_ m: SeckillWon, session: Int64, error: any Error) async throws -> AMQPOutcome {
-        logger.error("seckill.order.failed", metadata: ["order.sn": "\(m.orderSn)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+        logger.error("seckill.order.failed", error: error, metadata: ["order.sn": "\(m.orderSn)"])
         let exists: Bool
         do {
             exists = try await postgres.query("SELECT 1 FROM oms_order WHERE order_sn = \(m.orderSn)").first != nil

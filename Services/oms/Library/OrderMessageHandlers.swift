@@ -88,12 +88,7 @@ package struct OrderMessageHandlers: Sendable {
                     WHERE order_sn = \(orderSn) AND status = \(move.from.rawValue)
                     RETURNING order_sn
                 ), announced AS (
-                    INSERT INTO outbox (message_id, routing_key, payload, traceparent)
-                    SELECT v.message_id, v.routing_key, v.payload, v.traceparent
-                    FROM moved, (VALUES (\(sold.messageID), \(sold.routingKey), \(sold.payload), \(sold.traceparent)),
-                                        (\(points.messageID), \(points.routingKey), \(points.payload), \(points.traceparent)))
-                        AS v (message_id, routing_key, payload, traceparent)
-                    ON CONFLICT (message_id) DO NOTHING
+                    \(Outbox.insert([sold, points], when: "moved"))
                 )
                 SELECT count(*) AS n FROM moved
                 """).rows[0].decode("n")

@@ -33,7 +33,7 @@ package final class ActiveQueryJob: Service, Sendable {
                 let settled = try await cancelWhenGracefulShutdown { try await self.sweep() }
                 if settled > 0 { logger.info("payment.query.settled", metadata: ["payment.count": "\(settled)"]) }
             } catch {
-                logger.warning("payment.query.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+                logger.warning("payment.query.failed", error: error)
             }
         }
     }
@@ -49,7 +49,7 @@ package final class ActiveQueryJob: Service, Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                logger.warning("payment.query.check_failed", metadata: ["payment.out_trade_no": "\(outTradeNo)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+                logger.warning("payment.query.check_failed", error: error, metadata: ["payment.out_trade_no": "\(outTradeNo)"])
             }
             // Its turn is over, answered or not: the next sweep starts with the others.
             try await store.markQueried(outTradeNo: outTradeNo)

@@ -69,9 +69,7 @@ package struct PostgresPaymentStore: PaymentStore {
             SELECT out_trade_no, \(evidence.source.rawValue), \(evidence.notifyID), \(evidence.tradeStatus), \(evidence.content) FROM paid
             ON CONFLICT DO NOTHING
         ), relayed AS (
-            INSERT INTO outbox (message_id, routing_key, payload, traceparent)
-            SELECT \(announced.messageID), \(announced.routingKey), \(announced.payload), \(announced.traceparent) FROM paid
-            ON CONFLICT (message_id) DO NOTHING
+            \(Outbox.insert([announced], when: "paid"))
         )
         SELECT count(*) AS n FROM paid
         """

@@ -61,7 +61,7 @@ package final class RefundJob: Service, Sendable {
             do {
                 try await sweep()
             } catch {
-                logger.warning("payment.refund.sweep_failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+                logger.warning("payment.refund.sweep_failed", error: error)
             }
         }
     }
@@ -85,7 +85,7 @@ package final class RefundJob: Service, Sendable {
             do {
                 _ = try await store.advance(id: id) { refund in try await self.step(refund) }
             } catch {
-                logger.warning("payment.refund.step_failed", metadata: ["refund.id": "\(id)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+                logger.warning("payment.refund.step_failed", error: error, metadata: ["refund.id": "\(id)"])
             }
         }
     }

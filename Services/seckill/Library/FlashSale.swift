@@ -81,7 +81,7 @@ package struct FlashSale: Sendable {
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
             return AttemptResult(refusal: refusal)
         } catch {
-            logger.error("seckill.win.not_recorded", metadata: ["order.sn": "\(orderSn)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+            logger.error("seckill.win.not_recorded", error: error, metadata: ["order.sn": "\(orderSn)"])
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
             return .retry
         }
@@ -89,7 +89,7 @@ package struct FlashSale: Sendable {
             let won = SeckillWon(orderSn: orderSn, skuId: sku, userId: buyer, count: count, price: price, sessionId: sessionID)
             try await publisher.publish(try .json(won, route: Messaging.secKill))
         } catch {
-            logger.error("seckill.publish.failed", metadata: ["order.sn": "\(orderSn)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+            logger.error("seckill.publish.failed", error: error, metadata: ["order.sn": "\(orderSn)"])
             try await postgres.query("UPDATE sms_seckill_win SET released = true WHERE order_sn = \(orderSn)")
             try await giveBack(sku: sku, buyer: buyer, count: count, sessionID: sessionID, orderSn: orderSn)
             return .retry

@@ -96,7 +96,7 @@ package final class InstanceLease: Service, Sendable {
             do {
                 if try await !renew() { try await acquire() }
             } catch {
-                logger.warning("seckill.instance.renew_failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"])
+                logger.warning("seckill.instance.renew_failed", error: error)
             }
         }
         await release()

@@ -33,7 +33,7 @@ package final class SessionKeeper: Service, Sendable {
 
     package func run() async throws {
         await Periodic.run(every: interval) {
-            do { try await tick() } catch { logger.warning("seckill.keeper.failed", metadata: ["error.type": "\(type(of: error))", "error.message": "\(error)"]) }
+            do { try await tick() } catch { logger.warning("seckill.keeper.failed", error: error) }
         }
     }
 
@@ -63,7 +63,7 @@ package final class SessionKeeper: Service, Sendable {
                     if reconcile && session.startTime <= now { try await store.reconcile(session) }
                 }
             } catch {
-                logger.warning("seckill.keeper.session_failed", metadata: ["seckill.session": "\(session.id)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+                logger.warning("seckill.keeper.session_failed", error: error, metadata: ["seckill.session": "\(session.id)"])
             }
         }
     }

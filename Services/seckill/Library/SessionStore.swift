@@ -132,17 +132,18 @@ package struct SessionStore: Sendable {
             SELECT order_sn, user_id, count FROM sms_seckill_win
             WHERE session_id = \(session.id) AND NOT released AND order_sn > \(after)
             ORDER BY order_sn LIMIT \(limit)
-            """).rows.map {
-            Win(orderSn: try $0.decode("order_sn"), sessionID: session.id, sku: session.skuId, buyer: try $0.decode("user_id"), count: try $0.decode("count"))
-        }
+            """).rows.map { try Self.win($0, of: session) }
     }
 
     private func unreleasedWins(_ session: FlashSaleSession) async throws -> [Win] {
         try await postgres.query("""
             SELECT order_sn, user_id, count FROM sms_seckill_win WHERE session_id = \(session.id) AND NOT released
-            """).rows.map {
-            Win(orderSn: try $0.decode("order_sn"), sessionID: session.id, sku: session.skuId, buyer: try $0.decode("user_id"), count: try $0.decode("count"))
-        }
+            """).rows.map { try Self.win($0, of: session) }
+    }
+
+    /// A row of `sms_seckill_win` (`order_sn`, `user_id`, `count`) of `session`.
+    private static func win(_ row: PostgresRow, of session: FlashSaleSession) throws -> Win {
+        Win(orderSn: try row.decode("order_sn"), sessionID: session.id, sku: session.skuId, buyer: try row.decode("user_id"), count: try row.decode("count"))
     }
 
     /// Sessions not yet released (running, coming, or ended and waiting for release).

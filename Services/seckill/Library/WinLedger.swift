@@ -68,7 +68,7 @@ package final class WinLedger: Service, Sendable {
                         }
                     }
                 } catch {
-                    logger.error("seckill.win.batch_failed", metadata: ["seckill.wins": "\(batch.count)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+                    logger.error("seckill.win.batch_failed", error: error, metadata: ["seckill.wins": "\(batch.count)"])
                     for item in batch { item.continuation.resume(throwing: error) }
                 }
             }

@@ -19,12 +19,12 @@ struct EdgeErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             // OpenTelemetry's attribute names, as the span has them.
             let metadata: Logger.Metadata = [
                 "http.request.method": "\(request.method.rawValue)", "url.path": "\(request.uri.path)",
-                "http.route": "\(context.endpointPath ?? "-")", "error.type": "\(type(of: error))", "error.message": "\(error)",
+                "http.route": "\(context.endpointPath ?? "-")",
             ]
             if shop.isInternal {
-                context.logger.error("http.request.failed", metadata: metadata)
+                context.logger.error("http.request.failed", error: error, metadata: metadata)
             } else if shop.status == .serviceUnavailable {
-                context.logger.warning("http.request.unavailable", metadata: metadata)
+                context.logger.warning("http.request.unavailable", error: error, metadata: metadata)
                 if let dependency = ShopError.dependency(of: error) { ShopMetrics.dependencyErrors[dependency]?.increment() }
             }
             throw shop

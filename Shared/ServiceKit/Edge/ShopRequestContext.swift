@@ -42,12 +42,9 @@ extension Router where Context == ShopRequestContext {
             // Outside the error middleware: the span records the status the caller got. On the
             // public listener the buy's code, nonce and answer and Alipay's return `sign` are
             // recorded as REDACTED.
-            if listener == .public {
-                router.add(middleware: TraceBoundaryMiddleware())
-                router.add(middleware: RouteTracingMiddleware(tracing: TracingMiddleware(redactingQueryParameters: ["code", "nonce", "answer", "sign"])))
-            } else {
-                router.add(middleware: RouteTracingMiddleware(tracing: TracingMiddleware()))
-            }
+            if listener == .public { router.add(middleware: TraceBoundaryMiddleware()) }
+            let redacted: Set<String> = listener == .public ? ["code", "nonce", "answer", "sign"] : []
+            router.add(middleware: RouteTracingMiddleware(tracing: TracingMiddleware(redactingQueryParameters: redacted)))
         }
         router.add(middleware: EdgeErrorMiddleware())
         if metrics { router.countRequests() }

@@ -141,7 +141,7 @@ struct GatewayMethods: Sendable {
                 gmtRefund: refund.at, gmtClose: fullyRefunded ? refund.at : nil)
             dispatcher.enqueue(.init(outTradeNo: trade.outTradeNo, outRequestNo: refund.outRequestNo, url: trade.notifyURL, body: FormBody.encode(notify)))
         } catch {
-            logger.error("simulator.refund.notify_unsigned", metadata: ["alipay.out_trade_no": "\(trade.outTradeNo)", "error.type": "\(type(of: error))", "error.message": "\(error)"])
+            logger.error("simulator.refund.notify_unsigned", error: error, metadata: ["alipay.out_trade_no": "\(trade.outTradeNo)"])
         }
     }
 }
