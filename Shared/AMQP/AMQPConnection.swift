@@ -140,7 +140,15 @@ public final class AMQPConnection: Sendable {
 
     /// Acknowledges one delivery.
     public func ack(_ deliveryTag: UInt64) async throws {
-        try await call { state in try checkStatus(amqp_basic_ack(state, Self.channel, deliveryTag, 0), "basic.ack") }
+        try await ack([deliveryTag])
+    }
+
+    /// Acknowledges each delivery (one `basic.ack` each, never `multiple`: other handlers may
+    /// still hold lower tags), in one trip to the connection's thread.
+    public func ack(_ deliveryTags: [UInt64]) async throws {
+        try await call { state in
+            for tag in deliveryTags { try checkStatus(amqp_basic_ack(state, Self.channel, tag, 0), "basic.ack") }
+        }
     }
 
     /// Negative-acknowledges one delivery; `requeue: false` sends it to the queue's dead-letter exchange.

@@ -6,6 +6,9 @@ import ServiceLifecycle
 ///
 /// - handles up to `parallelism` deliveries at once (default 1: one after the other); only for
 ///   queues whose handlers do not depend on the order of messages;
+/// - or, with a batch handler, up to `parallelism` batches of at most `batchSize` deliveries at
+///   once: a batch is what has already arrived when a handler is free (never a wait to fill
+///   one), so a quiet queue's message goes alone and a busy queue's work shares one commit;
 /// - acks only after the handler returned `.ack` (the handler commits first);
 /// - a thrown error or `.retry` goes to the retry queue of the policy's next delay (and comes back
 ///   with `x-attempt` counted up), and to the dead-letter queue after the last attempt, however
@@ -17,6 +20,8 @@ import ServiceLifecycle
 /// - on graceful shutdown it finishes the delivery in hand, then closes.
 public final class AMQPConsumer: Service, Sendable {
     public typealias Handler = @Sendable (AMQPDelivery) async throws -> AMQPOutcome
+    /// One outcome per delivery, in the deliveries' order; a throw retries the whole batch.
+    public typealias BatchHandler = @Sendable ([AMQPDelivery]) async throws -> [AMQPOutcome]
 
     private let endpoint: AMQPEndpoint
     private let topology: AMQPTopology
@@ -27,26 +32,45 @@ public final class AMQPConsumer: Service, Sendable {
     private let deadLetterExchange: String
     private let deadLetters: AMQPPublisher
     private let retry: AMQPRetryPolicy
-    private let handler: Handler
+    private let batchSize: Int
+    private let handler: BatchHandler
     private let observe: @Sendable (AMQPSettlement) -> Void
     private let logger: Logger
 
-    public init(
+    public convenience init(
         endpoint: AMQPEndpoint, topology: AMQPTopology, queue: String, prefetch: Int = 4, parallelism: Int = 1,
         deadLetterExchange: String, deadLetters: AMQPPublisher, retry: AMQPRetryPolicy = .standard,
         logger: Logger = Logger(label: "gmall.amqp.consumer"), observe: @escaping @Sendable (AMQPSettlement) -> Void = { _ in },
         handler: @escaping Handler
+    ) {
+        self.init(
+            endpoint: endpoint, topology: topology, queue: queue, batchSize: 1, prefetch: prefetch, parallelism: parallelism,
+            deadLetterExchange: deadLetterExchange, deadLetters: deadLetters, retry: retry, logger: logger, observe: observe
+        ) { deliveries in
+            try await deliveries.asyncMap(handler)
+        }
+    }
+
+    /// A consumer whose handler takes up to `batchSize` deliveries at once. The prefetch is raised
+    /// to `batchSize × parallelism` if it is smaller, or batches could never fill.
+    public init(
+        endpoint: AMQPEndpoint, topology: AMQPTopology, queue: String, batchSize: Int, prefetch: Int = 4, parallelism: Int = 1,
+        deadLetterExchange: String, deadLetters: AMQPPublisher, retry: AMQPRetryPolicy = .standard,
+        logger: Logger = Logger(label: "gmall.amqp.consumer"), observe: @escaping @Sendable (AMQPSettlement) -> Void = { _ in },
+        batches: @escaping BatchHandler
     ) {
         self.observe = observe
         self.retry = retry
         self.endpoint = endpoint
         self.topology = topology
         self.queue = queue
-        self.prefetch = max(prefetch, parallelism)
+        self.batchSize = max(1, batchSize)
         self.parallelism = max(1, parallelism)
+        // The broker's prefetch is a UInt16.
+        self.prefetch = min(max(prefetch, self.parallelism * self.batchSize), Int(UInt16.max))
         self.deadLetterExchange = deadLetterExchange
         self.deadLetters = deadLetters
-        self.handler = handler
+        self.handler = batches
         var logger = logger
         logger[metadataKey: "messaging.destination.name"] = "\(queue)"
         self.logger = logger
@@ -79,9 +103,20 @@ public final class AMQPConsumer: Service, Sendable {
                                 await slots.release()
                                 continue
                             }
+                            // The rest of a batch is what is already here: a zero timeout only reads
+                            // what the socket holds.
+                            var batch = [delivery]
+                            do {
+                                while batch.count < batchSize, let more = try await connection.nextDelivery(timeoutMilliseconds: 0) {
+                                    batch.append(more)
+                                }
+                            } catch {
+                                await slots.release()
+                                throw error
+                            }
                             group.addTask {
                                 do {
-                                    try await self.settle(delivery, on: connection)
+                                    try await self.settle(batch, on: connection)
                                 } catch {
                                     await slots.release()
                                     throw error
@@ -106,20 +141,37 @@ public final class AMQPConsumer: Service, Sendable {
         }
     }
 
-    private func settle(_ delivery: AMQPDelivery, on connection: AMQPConnection) async throws {
-        let outcome: AMQPOutcome
+    private func settle(_ batch: [AMQPDelivery], on connection: AMQPConnection) async throws {
+        var outcomes: [AMQPOutcome]
         do {
-            outcome = try await handler(delivery)
+            outcomes = try await handler(batch)
+            if outcomes.count != batch.count {
+                let reason = "the handler answered \(outcomes.count) outcomes for \(batch.count) deliveries"
+                logger.error("amqp.batch.miscounted", metadata: ["error.message": "\(reason)"])
+                outcomes = Array(repeating: .retry(reason: reason), count: batch.count)
+            }
         } catch {
-            outcome = .retry(reason: "\(error)")
+            outcomes = Array(repeating: .retry(reason: "\(error)"), count: batch.count)
         }
+        // The acks go out together (one trip to the connection's thread); the others one by one.
+        let acked = zip(batch, outcomes).filter { $0.1 == .ack }.map(\.0.deliveryTag)
+        if !acked.isEmpty {
+            try await connection.ack(acked)
+            for _ in acked { observe(.ack) }
+        }
+        for (delivery, outcome) in zip(batch, outcomes) where outcome != .ack {
+            try await settle(delivery, outcome: outcome, on: connection)
+        }
+    }
+
+    private func settle(_ delivery: AMQPDelivery, outcome: AMQPOutcome, on connection: AMQPConnection) async throws {
         let metadata: Logger.Metadata = [
             "messaging.message.id": "\(delivery.messageID ?? "-")", "messaging.rabbitmq.message.delivery_tag": "\(delivery.deliveryTag)",
             "messaging.rabbitmq.attempt": "\(delivery.attempt)",
         ]
         switch outcome {
         case .ack:
-            try await connection.ack(delivery.deliveryTag)
+            try await connection.ack([delivery.deliveryTag])
             observe(.ack)
         case .retry(let reason):
             if let parking = retry.retryQueue(for: queue, afterAttempt: delivery.attempt) {
@@ -152,7 +204,7 @@ public final class AMQPConsumer: Service, Sendable {
             exchange: "", routingKey: parking, body: delivery.body, messageID: delivery.messageID ?? UUID().uuidString, headers: headers)
         do {
             try await deadLetters.publish(copy)
-            try await connection.ack(delivery.deliveryTag)
+            try await connection.ack([delivery.deliveryTag])
         } catch {
             // The retry queue cannot take it (the publisher's connection is down): back into
             // this queue, but not at once, or the delivery would spin through the handler as
@@ -178,7 +230,7 @@ public final class AMQPConsumer: Service, Sendable {
             messageID: delivery.messageID ?? UUID().uuidString, headers: headers)
         do {
             try await deadLetters.publish(copy)
-            try await connection.ack(delivery.deliveryTag)
+            try await connection.ack([delivery.deliveryTag])
         } catch {
             // Could not store the dead letter: let the broker dead-letter it natively instead.
             try await connection.reject(delivery.deliveryTag)
@@ -209,5 +261,21 @@ extension AMQPConsumer {
 
         /// Whether a handler other than the caller's own slot is running.
         var othersBusy: Bool { used > 1 }
+    }
+}
+
+extension Array where Element == AMQPDelivery {
+    /// One handler call per delivery, one after the other (a single-delivery handler as a batch one).
+    fileprivate func asyncMap(_ handler: AMQPConsumer.Handler) async throws -> [AMQPOutcome] {
+        var outcomes: [AMQPOutcome] = []
+        outcomes.reserveCapacity(count)
+        for delivery in self {
+            do {
+                outcomes.append(try await handler(delivery))
+            } catch {
+                outcomes.append(.retry(reason: "\(error)"))
+            }
+        }
+        return outcomes
     }
 }

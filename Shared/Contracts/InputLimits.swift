@@ -7,6 +7,8 @@ package enum InputLimits {
     package static let reservationCount: ClosedRange<Int> = 1...1_000_000
     /// Lines in one lock request.
     package static let items: ClosedRange<Int> = 1...100
+    /// Orders in one batched call between services (flash-sale locks carved together).
+    package static let batch: ClosedRange<Int> = 1...500
     /// Sku and member ids: positive and exact in a JavaScript number.
     package static let id: ClosedRange<Int64> = 1...9_007_199_254_740_991
     /// Order numbers: 1–64 of `[0-9A-Za-z_-]`.

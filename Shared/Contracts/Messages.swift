@@ -56,6 +56,14 @@ package struct OrderRef: OrderMessage, Equatable {
     package init(orderSn: String) { self.orderSn = orderSn }
 }
 
+/// The close timer of a batch of flash-sale orders made together (`order.create.<N>s`, then
+/// `order.close`): one persistent message for the batch instead of one per order. oms writes it
+/// in SQL (`{"orderSns":[…]}`), in the statement that makes the orders.
+package struct OrderRefs: Codable, Sendable, Equatable {
+    package var orderSns: [String]
+    package init(orderSns: [String]) { self.orderSns = orderSns }
+}
+
 /// `sec.release`: a flash-sale win ends without a paid order (closed unpaid, never created, or
 /// refused by the reservation): the win is released and, unless `restock` is false, its permit and
 /// the buyer's place go back to the sale.

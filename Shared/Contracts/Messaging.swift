@@ -24,6 +24,11 @@ package enum Messaging {
         /// effect twice is one message (the outbox ignores the second enqueue, and consumers see
         /// a repeat as a redelivery).
         package func messageID(orderSn: String) -> String { "\(idPrefix):\(orderSn)" }
+
+        /// What the id of a message for a batch of orders starts with; the batch's first order
+        /// number (in text order) completes it. An order is made once, so it is the first of one
+        /// batch at most, and a repeat of a batch that made nothing writes nothing.
+        package var batchIDPrefix: String { "\(idPrefix).batch:" }
     }
 
     /// `order.pay` {orderSn}: payment settled → oms.

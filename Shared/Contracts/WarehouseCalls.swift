@@ -79,3 +79,55 @@ package struct ReservationState: Codable, Sendable, Equatable {
         self.released = released
     }
 }
+
+/// `POST /wms/reservations/{key}/locks` body: the locks of several flash-sale orders, each of one
+/// line, carved from one reservation in one transaction; each order all or nothing, apart from
+/// the others.
+package struct ReservationLocks: Codable, Sendable, Equatable {
+    package var orders: [ReservationLock]
+    package init(orders: [ReservationLock]) { self.orders = orders }
+
+    package func validate() throws(InputError) {
+        guard InputLimits.batch.contains(orders.count) else {
+            throw InputError("orders must hold \(InputLimits.batch.lowerBound)...\(InputLimits.batch.upperBound) orders")
+        }
+        var seen = Set<String>()
+        for order in orders {
+            try Input.orderNumber(order.orderSn)
+            try Input.id(order.skuId, "skuId")
+            try Input.count(order.count, "count")
+            guard seen.insert(order.orderSn).inserted else { throw InputError("order \(order.orderSn) appears twice") }
+        }
+    }
+}
+
+/// One order's lock in `ReservationLocks`.
+package struct ReservationLock: Codable, Sendable, Equatable {
+    package var orderSn: String
+    package var skuId: Int64
+    package var count: Int
+    package init(orderSn: String, skuId: Int64, count: Int) {
+        self.orderSn = orderSn
+        self.skuId = skuId
+        self.count = count
+    }
+}
+
+/// How one order of `ReservationLocks` ended.
+package struct ReservationLockAnswer: Codable, Sendable, Equatable {
+    package enum Outcome: String, Codable, Sendable {
+        /// Carved now, or found carved (a repeat).
+        case locked
+        /// The reservation cannot cover it (or is released, or holds another sku): nothing locked.
+        case shortage
+        /// The order's lock was released earlier (it closed): never locked again.
+        case released
+    }
+
+    package var orderSn: String
+    package var outcome: Outcome
+    package init(orderSn: String, outcome: Outcome) {
+        self.orderSn = orderSn
+        self.outcome = outcome
+    }
+}

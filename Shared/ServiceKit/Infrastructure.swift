@@ -71,6 +71,21 @@ public struct Infrastructure: Sendable {
         }
     }
 
+    /// A consumer of `route`'s queue whose handler takes up to `batchSize` deliveries at once (what
+    /// has arrived, never a wait); each batch is handled in one span continuing the first
+    /// delivery's trace and linking the others'.
+    package func batchConsumer(
+        for route: Messaging.Route, batchSize: Int, parallelism: Int = 1, handler: @escaping AMQPConsumer.BatchHandler
+    ) -> AMQPConsumer {
+        AMQPConsumer(
+            endpoint: config.amqp, topology: .withRetries(.gmall, config.amqpRetry, quorum: config.amqpQuorumQueues), queue: route.queue,
+            batchSize: batchSize, parallelism: parallelism, deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher,
+            retry: config.amqpRetry, logger: logger, observe: ShopMetrics.deliveries(queue: route.queue)
+        ) { deliveries in
+            try await ShopTracing.consuming(deliveries, route: route) { try await handler(deliveries) }
+        }
+    }
+
     /// Checks each dependency once; used by `GET /health`.
     public func health() async -> HealthReport {
         async let pg: String = check { try await postgres.query("SELECT 1") }

@@ -7,6 +7,7 @@ import Redis
 @testable import SeckillService
 import Signing
 import Testing
+@testable import WareService
 
 /// The domain decisions, pure and without servers: what a notify does to a payment, what a buyer
 /// hears from a take, how an order moves, how a message is named. The integration suites check
@@ -370,5 +371,31 @@ struct DecisionTests {
         #expect(retry.isDue(8, now: start), "other sessions are not held back")
         retry.released(7)
         #expect(retry.isDue(7, now: start) && retry.sessions.isEmpty)
+    }
+
+    // MARK: carving a batch of flash-sale locks from a reservation
+
+    static func lock(_ sn: String, sku: Int64 = 7, count: Int = 1) -> ReservationLock { ReservationLock(orderSn: sn, skuId: sku, count: count) }
+
+    @Test("a batch is carved in arrival order while the reservation lasts; an order that does not fit is refused alone and a smaller later one still fits")
+    func carvingInOrder() {
+        let orders = [Self.lock("A", count: 2), Self.lock("B", count: 2), Self.lock("C", count: 1)]
+        let carving = ReservationCarving(orders, from: .init(skuId: 7, remaining: 3, released: false), existing: [:])
+        #expect(carving.answers.map(\.outcome) == [.locked, .shortage, .locked])
+        #expect(carving.carved.map(\.orderSn) == ["A", "C"])
+        #expect(carving.units == 3)
+    }
+
+    @Test("a repeat finds its lock (locked) or its released lock (released) and carves nothing; a released reservation, none at all, or another sku carve nothing")
+    func carvingRepeatsAndRefusals() {
+        let repeats = ReservationCarving(
+            [Self.lock("A"), Self.lock("B"), Self.lock("C")], from: .init(skuId: 7, remaining: 1, released: false), existing: ["A": false, "B": true])
+        #expect(repeats.answers.map(\.outcome) == [.locked, .released, .locked])
+        #expect(repeats.carved.map(\.orderSn) == ["C"])
+        for reservation in [ReservationCarving.Reservation(skuId: 7, remaining: 5, released: true), nil, .init(skuId: 8, remaining: 5, released: false)] {
+            let refused = ReservationCarving([Self.lock("D")], from: reservation, existing: [:])
+            #expect(refused.answers.map(\.outcome) == [.shortage])
+            #expect(refused.carved.isEmpty && refused.units == 0)
+        }
     }
 }

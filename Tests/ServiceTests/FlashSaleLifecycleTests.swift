@@ -54,6 +54,56 @@ struct FlashSaleLifecycleTests {
         if case .deadLetter = outcome { Issue.record("a created order was dead-lettered (and compensated): \(outcome)") }
     }
 
+    @Test("a batch of sec.kill becomes orders together: each covered win one order with its line and lock, one close timer naming them all; wins past the reservation get no order and are released without their permit; a malformed one is dead-lettered; the batch again changes nothing")
+    func batchOfWins() async throws {
+        let (sku, session) = try await openSession(stock: 5)
+        let wins = (0..<7).map { _ in
+            SeckillWon(
+                orderSn: "B" + String(Int64.random(in: 1_000_000_000...9_999_999_999)), skuId: sku, userId: newMember(), count: 1,
+                price: Money("9.90")!, sessionId: session)
+        }
+        var batch = try wins.map { try secKill($0, attempt: 1) }
+        batch.insert(
+            AMQPDelivery(
+                deliveryTag: 2, redelivered: false, exchange: Messaging.exchange, routingKey: Messaging.secKill.routingKey, messageID: "x",
+                headers: [:], body: Array(#"{"orderSn":"","skuId":1}"#.utf8)),
+            at: 3)
+        batch.append(try secKill(wins[0], attempt: 1))  // the first win again, beside itself
+        let handler = secKillHandler(redis: redis)
+        let key = "seckill-session:\(session)"
+        func state() async throws -> (orders: Int, locks: Int, remaining: Int, timers: [String], releases: Int) {
+            let sns = wins.map(\.orderSn)
+            let timers = try await Databases.oms.query("""
+                SELECT payload FROM outbox WHERE message_id LIKE 'order.create%'
+                  AND EXISTS (SELECT 1 FROM unnest(\(sns)::text[]) AS sn WHERE outbox.payload LIKE '%' || sn || '%')
+                """).rows.map { try $0.decode("payload", as: String.self) }
+            return (
+                try await Databases.count("SELECT count(*) FROM oms_order_item WHERE order_sn = ANY(\(sns)::text[])", in: Databases.oms),
+                try await Databases.count("SELECT count(*) FROM wms_stock_lock WHERE order_sn = ANY(\(sns)::text[]) AND status = 0", in: Databases.wms),
+                try await Databases.count("SELECT remaining FROM wms_reservation WHERE key = \(key)", in: Databases.wms),
+                timers,
+                try await Databases.count("""
+                    SELECT count(*) FROM outbox WHERE message_id = ANY(\(sns.map { Messaging.secRelease.messageID(orderSn: $0) })::text[])
+                      AND payload LIKE '%"restock":false%'
+                    """, in: Databases.oms))
+        }
+        for round in 1...2 {
+            let outcomes = try await handler.secKills(batch)
+            #expect(outcomes.count == batch.count)
+            #expect(outcomes[3] == .deadLetter(reason: "malformed sec.kill payload"), "round \(round)")
+            #expect(outcomes.enumerated().filter { $0.offset != 3 }.allSatisfy { $0.element == .ack }, "round \(round): \(outcomes)")
+            let now = try await state()
+            #expect(now.orders == 5 && now.locks == 5 && now.remaining == 0, "round \(round): \(now)")
+            #expect(now.releases == 2, "the two wins past the stock are released without their permits")
+            let timer = try #require(now.timers.count == 1 ? now.timers[0] : nil, "one close timer for the batch: \(now.timers)")
+            let named = try JSONDecoder().decode(OrderRefs.self, from: Data(timer.utf8)).orderSns
+            #expect(named == wins.prefix(5).map(\.orderSn).sorted(), "the five covered wins, in arrival order, in text order")
+            for win in wins where named.contains(win.orderSn) {
+                #expect(try await orderStatus(win.orderSn) == OrderStatus.unpaid.rawValue)
+            }
+        }
+    }
+
     @Test("stock.minus on a released lock is dead-lettered as an anomaly, and a released order is never locked again")
     func releasedLockStaysReleased() async throws {
         let sku = try await newSku(stock: 10)

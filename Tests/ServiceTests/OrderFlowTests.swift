@@ -139,6 +139,36 @@ struct OrderFlowTests {
         await short.close()
     }
 
+    @Test("a batch's close timer closes every order it names, on time, each once")
+    func batchCloseTimer() async throws {
+        let endpoint = AMQPEndpoint(port: ProcessEnvironment().int("GMALL_AMQP_PORT") ?? 55672)
+        let short = AMQPPublisher(endpoint: endpoint, topology: .gmall(orderTimeoutSeconds: 1))
+        do {
+            let first = try await lockedOrder()
+            let second = try await lockedOrder()
+            let batch = OrderRefs(orderSns: [first.orderSn, second.orderSn])
+            try await short.publish(AMQPMessage(
+                exchange: Messaging.exchange, routingKey: Messaging.orderDelay(seconds: 1).routingKey,
+                body: Array(try ShopJSON.encoder.encode(batch)), messageID: Messaging.orderDelay(seconds: 1).batchIDPrefix + first.orderSn))
+            let closed = try await eventually(seconds: 15) {
+                let statuses = [try await orderStatus(first.orderSn), try await orderStatus(second.orderSn)]
+                return statuses == [4, 4]
+            }
+            #expect(closed)
+            #expect(try await eventually {
+                let locked = [try await SkuState.of(first.sku).locked, try await SkuState.of(second.sku).locked]
+                return locked == [0, 0]
+            })
+            #expect(try await Databases.count(
+                "SELECT count(*) FROM outbox WHERE message_id = ANY(\([first.orderSn, second.orderSn].map { "stock.unlock:" + $0 })::text[])",
+                in: Databases.oms) == 2)
+        } catch {
+            await short.close()
+            throw error
+        }
+        await short.close()
+    }
+
     @Test("a close before the payment: closed, stock released, no points, and the money asked back from payment once")
     func closedThenPaid() async throws {
         let (orderSn, sku, member) = try await lockedOrder()

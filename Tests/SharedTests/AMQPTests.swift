@@ -276,6 +276,63 @@ extension AMQPTests {
     }
 }
 
+extension AMQPTests {
+    @Test("a batch consumer hands over what has arrived, at most batchSize at once; each delivery is settled by its own outcome, and a batch that throws is retried whole")
+    func batchHandlers() async throws {
+        let scratch = ScratchTopology()
+        defer { Task { await scratch.cleanUp() } }
+        let publisher = AMQPPublisher(endpoint: TestServers.amqp, topology: scratch.topology)
+        let batches = Batches()
+        let consumer = AMQPConsumer(
+            endpoint: TestServers.amqp, topology: scratch.topology, queue: scratch.queue, batchSize: 8,
+            deadLetterExchange: "TEST-DLX", deadLetters: publisher, retry: ScratchTopology.retry
+        ) { deliveries in
+            let texts = deliveries.map { String(decoding: $0.body, as: UTF8.self) }
+            // The first batch holding "boom" fails as a whole: every delivery in it comes back.
+            if texts.contains("boom"), await batches.firstBoom() { throw TestFailure("the batch failed") }
+            await batches.add(texts, attempts: deliveries.map(\.attempt))
+            return texts.map { $0 == "poison" ? .deadLetter(reason: "poison") : .ack }
+        }
+        // Published before the consumer starts: the queue holds them all, so batches fill.
+        let texts = (0..<29).map { "m\($0)" } + ["poison", "boom"]
+        let errors = await publisher.publish(texts.map { scratch.message($0) })
+        #expect(errors.allSatisfy { $0 == nil })
+        let group = ServiceGroup(services: [publisher, consumer], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await withConnection { (check: AMQPConnection) async throws in
+                #expect(try await eventually { try await check.messageCount(queue: scratch.dlq) == 1 })
+                #expect(try await eventually { await Set(batches.handled).isSuperset(of: texts) })
+                #expect(try await eventually { try await check.messageCount(queue: scratch.queue) == 0 })
+                let letter = try #require(try await check.get(queue: scratch.dlq))
+                #expect(String(decoding: letter.body, as: UTF8.self) == "poison")
+            }
+            let sizes = await batches.sizes
+            #expect(sizes.max() == 8, "a full queue fills a batch, and never past its size: \(sizes)")
+            // Each message handled once, but those of the failed batch twice (attempt 2 the second time).
+            let handled = await batches.handled
+            #expect(handled.filter { $0 == "boom" }.count == 1)
+            #expect(await batches.attempts["boom"] == 2)
+            for text in texts where text != "boom" { #expect(handled.filter { $0 == text }.count == 1, "\(text)") }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+actor Batches {
+    var sizes: [Int] = []
+    var handled: [String] = []
+    var attempts: [String: Int] = [:]
+    private var boomed = false
+    func firstBoom() -> Bool { defer { boomed = true }; return !boomed }
+    func add(_ texts: [String], attempts: [Int]) {
+        sizes.append(texts.count)
+        handled += texts
+        for (text, attempt) in zip(texts, attempts) { self.attempts[text] = attempt }
+    }
+}
+
 actor Running {
     var now = 0, peak = 0
     var handled: [String] = []

@@ -48,10 +48,10 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
         infrastructure.consumer(for: Messaging.orderClose, prefetch: 8, parallelism: 4, handler: handlers.orderClose),
         infrastructure.consumer(for: Messaging.boundPlus, handler: ledger.boundPlus),
         infrastructure.consumer(for: Messaging.boundMinus, handler: ledger.boundMinus),
-        // Each sec.kill is its own order: several at a time (wms lock, order insert, latch).
-        infrastructure.consumer(
-            for: Messaging.secKill, prefetch: max(16, 2 * config.seckillParallelism), parallelism: config.seckillParallelism,
-            handler: flashSale.secKill),
+        // A crowd's wins become orders in batches (one wms call and one statement each), several
+        // batches at a time; a quiet queue's win goes alone, at once.
+        infrastructure.batchConsumer(
+            for: Messaging.secKill, batchSize: config.seckillBatch, parallelism: config.seckillParallelism, handler: flashSale.secKills),
     ]
     internalRouter.addDeadLetterAdmin(service: "oms", infrastructure: infrastructure, token: config.shared.adminToken)
     return makeShopApplication(

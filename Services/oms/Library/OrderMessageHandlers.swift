@@ -96,8 +96,17 @@ package struct OrderMessageHandlers: Sendable {
         }
     }
 
-    /// `order.close`: the payment timeout elapsed.
+    /// `order.close`: the payment timeout elapsed, for one order or for a batch of flash-sale
+    /// orders made together (`OrderRefs`). A batch's orders close one by one, each on its own;
+    /// a failure retries the message, and the orders closed already find nothing to do.
     package func orderClose(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
+        if let batch = try? delivery.decode(OrderRefs.self) {
+            guard !batch.orderSns.isEmpty, batch.orderSns.count <= InputLimits.batch.upperBound,
+                  batch.orderSns.allSatisfy({ (try? Input.orderNumber($0)) != nil })
+            else { return .deadLetter(reason: "malformed order.close batch payload") }
+            for orderSn in batch.orderSns { _ = try await close(orderSn: orderSn) }
+            return .ack
+        }
         guard let message = try? delivery.decode(OrderRef.self), !message.orderSn.isEmpty else {
             return .deadLetter(reason: "malformed order.close payload")
         }

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import ServiceKit
 
@@ -17,8 +18,10 @@ public struct OrderServiceConfig: Sendable {
     public var pointsPostgresURL: String
     public var wmsURL: String
     public var closeAfterSeconds: Int
-    /// How many `sec.kill` messages are turned into orders at once.
+    /// How many batches of `sec.kill` messages are turned into orders at once.
     public var seckillParallelism: Int
+    /// The most `sec.kill` messages in one batch (one wms call, one statement for the orders).
+    public var seckillBatch: Int
     public var jwtPublicKey: String
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -27,7 +30,8 @@ public struct OrderServiceConfig: Sendable {
         pointsPostgresURL = Self.pointsURL(environment: environment)
         wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:19093"
         closeAfterSeconds = env.int("GMALL_ORDER_TIMEOUT_SECONDS") ?? 1800
-        seckillParallelism = max(1, env.int("OMS_SECKILL_PARALLELISM") ?? 8)
+        seckillParallelism = max(1, env.int("OMS_SECKILL_PARALLELISM") ?? 4)
+        seckillBatch = min(max(1, env.int("OMS_SECKILL_BATCH") ?? 50), InputLimits.batch.upperBound)
         jwtPublicKey = try env.secretOrFile("GMALL_JWT_PUBLIC_KEY", default: shared.keysDirectory + "/jwt_public.pem")
         try env.check()
         shared.effective = env.effective

@@ -12,11 +12,20 @@ struct WareRoutes: Sendable {
         calls.post("/wms/lock", use: lock)
         calls.post("/wms/reservations", use: reserve)
         calls.post("/wms/reservations/:key/release", use: release)
+        calls.post("/wms/reservations/:key/locks", use: carve)
     }
 
     @Sendable func lock(_ request: Request, context: ShopRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(as: StockLockRequest.self, context: context)
         return try await Self.answer { try await warehouse.lock(body) }
+    }
+
+    /// Several flash-sale orders' locks from one reservation: each order's answer in the body
+    /// (a shortage or a released lock is an answer, not a refusal of the call).
+    @Sendable func carve(_ request: Request, context: ShopRequestContext) async throws -> Response {
+        let key = try context.parameters.require("key")
+        let body = try await request.decodeJSON(as: ReservationLocks.self, context: context)
+        return try await Self.answer { try await warehouse.lock(body, from: key) }
     }
 
     @Sendable func reserve(_ request: Request, context: ShopRequestContext) async throws -> Response {

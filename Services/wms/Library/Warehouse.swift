@@ -61,6 +61,42 @@ package struct Warehouse: Sendable {
         }
     }
 
+    /// Several flash-sale orders' locks carved from the reservation `key` in one transaction
+    /// (oms's batched `sec.kill`): the reservation's row lock taken first, so concurrent batches
+    /// and single locks of one reservation take turns and each sees the locks the others wrote;
+    /// then the orders' existing locks read, `ReservationCarving` decides, and one statement
+    /// carves the units and writes the new locks.
+    package func lock(_ request: ReservationLocks, from key: String) async throws -> [ReservationLockAnswer] {
+        try Input.key(key)
+        try request.validate()
+        return try await postgres.withTransaction { connection in
+            let row = try await connection.query("""
+                SELECT id, ware_id, sku_id, remaining, released FROM wms_reservation WHERE key = \(key) FOR UPDATE
+                """).first
+            let reservation = try row.map {
+                ReservationCarving.Reservation(
+                    skuId: try $0.decode("sku_id"), remaining: try $0.decode("remaining"), released: try $0.decode("released"))
+            }
+            let existing = try await connection.query("""
+                SELECT order_sn, bool_or(status = \(StockLockStatus.released.rawValue)) AS released FROM wms_stock_lock
+                WHERE order_sn = ANY(\(request.orders.map(\.orderSn))::text[]) GROUP BY order_sn
+                """).rows.reduce(into: [String: Bool]()) { found, row in found[try row.decode("order_sn")] = try row.decode("released") }
+            let carving = ReservationCarving(request.orders, from: reservation, existing: existing)
+            if let row, !carving.carved.isEmpty {
+                let id: Int64 = try row.decode("id")
+                try await connection.query("""
+                    WITH carved AS (
+                        UPDATE wms_reservation SET remaining = remaining - \(carving.units) WHERE id = \(id)
+                    )
+                    INSERT INTO wms_stock_lock (order_sn, sku_id, ware_id, count, reservation_id)
+                    SELECT sn, \(try row.decode("sku_id", as: Int64.self))::bigint, \(try row.decode("ware_id", as: Int64.self))::bigint, n, \(id)::bigint
+                    FROM unnest(\(carving.carved.map(\.orderSn))::text[], \(carving.carved.map(\.count))::int[]) AS t (sn, n)
+                    """)
+            }
+            return carving.answers
+        }
+    }
+
     /// A flash-sale order's one line carved from its reservation in one statement, atomic on its
     /// own, instead of a transaction of five (measured with deploy/bench/cost): only when the
     /// order has no lock yet and the reservation covers it. Two attempts for one order at once

@@ -29,6 +29,17 @@ package struct WareClient: Sendable {
         }
     }
 
+    /// `POST /wms/reservations/{key}/locks`: several flash-sale orders' locks carved from one
+    /// reservation; each order's answer, in the request's order.
+    package func lock(_ request: ReservationLocks, from key: String) async throws -> [ReservationLockAnswer] {
+        let (status, vo) = try await call.send(
+            .POST, "/wms/reservations/\(pathSegment(key))/locks", body: request, as: [ReservationLockAnswer].self)
+        guard status == 200, vo.code == ResponseCode.ok, let answers = vo.data,
+              answers.map(\.orderSn) == request.orders.map(\.orderSn)
+        else { throw call.failure(status, vo.msg) }
+        return answers
+    }
+
     /// `POST /wms/reservations`: sets stock aside under a key (idempotent on the key).
     package func reserve(_ request: ReservationRequest) async throws -> ReservationState {
         let (status, vo) = try await call.send(.POST, "/wms/reservations", body: request, as: ReservationState.self)

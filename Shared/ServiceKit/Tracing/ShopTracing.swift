@@ -74,21 +74,45 @@ public enum ShopTracing {
     package static func consuming<T>(
         _ delivery: AMQPDelivery, route: Messaging.Route, _ body: () async throws -> T
     ) async throws -> T {
-        guard isEnabled else { return try await body() }
+        try await consuming([delivery], route: route, body)
+    }
+
+    /// The same for a batch: one span, continuing the first delivery's trace, with a link to each
+    /// other delivery's context (OpenTelemetry's shape for batch processing). What the batch
+    /// writes for one of the others continues that delivery's own trace: `traceparent(for:in:)`.
+    package static func consuming<T>(
+        _ batch: [AMQPDelivery], route: Messaging.Route, _ body: () async throws -> T
+    ) async throws -> T {
+        guard isEnabled, let first = batch.first else { return try await body() }
         var context = ServiceContext.topLevel
-        InstrumentationSystem.instrument.extract(delivery.headers, into: &context, using: DictionaryExtractor())
+        InstrumentationSystem.instrument.extract(first.headers, into: &context, using: DictionaryExtractor())
         return try await withSpan("process \(route.routingKey)", context: context, ofKind: .consumer) { span in
             span.updateAttributes { attributes in
                 attributes["messaging.system"] = "rabbitmq"
                 attributes["messaging.operation.type"] = "process"
                 attributes["messaging.destination.name"] = Messaging.exchange
                 attributes["messaging.rabbitmq.destination.routing_key"] = route.routingKey
-                attributes["messaging.rabbitmq.attempt"] = Int(delivery.attempt)
+                attributes["messaging.rabbitmq.attempt"] = Int(first.attempt)
                 attributes["messaging.consumer.group.name"] = route.queue
-                attributes["messaging.message.id"] = delivery.messageID
+                attributes["messaging.message.id"] = first.messageID
+                if batch.count > 1 { attributes["messaging.batch.message_count"] = batch.count }
+            }
+            for other in batch.dropFirst() where other.headers["traceparent"] != nil {
+                var linked = ServiceContext.topLevel
+                InstrumentationSystem.instrument.extract(other.headers, into: &linked, using: DictionaryExtractor())
+                span.addLink(SpanLink(context: linked, attributes: ["messaging.message.id": .string(other.messageID ?? "-")]))
             }
             return try await body()
         }
+    }
+
+    /// The `traceparent` for a message written while handling `delivery` as part of `batch`: the
+    /// batch's span for the delivery it continues, the delivery's own trace for the others (so
+    /// each order's trace stays whole); nil when tracing is off.
+    package static func traceparent(for delivery: AMQPDelivery, in batch: [AMQPDelivery]) -> String? {
+        guard isEnabled else { return nil }
+        if delivery.deliveryTag == batch.first?.deliveryTag { return traceparent() }
+        return delivery.headers["traceparent"]
     }
 }
 
