@@ -75,7 +75,7 @@ public struct Infrastructure: Sendable {
     /// has arrived, never a wait); each batch is handled in one span continuing the first
     /// delivery's trace and linking the others'.
     package func batchConsumer(
-        for route: Messaging.Route, batchSize: Int, parallelism: Int = 1, handler: @escaping AMQPConsumer.BatchHandler
+        for route: Messaging.Route, batchSize: Int = 50, parallelism: Int = 1, handler: @escaping AMQPConsumer.BatchHandler
     ) -> AMQPConsumer {
         AMQPConsumer(
             endpoint: config.amqp, topology: .withRetries(.gmall, config.amqpRetry, quorum: config.amqpQuorumQueues), queue: route.queue,

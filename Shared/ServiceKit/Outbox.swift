@@ -18,6 +18,8 @@ package enum Outbox {
 
     /// A message as its outbox row holds it.
     package struct Row: Sendable {
+        /// The order the message is about (what `insert(_:forOrdersIn:)` matches on).
+        package let orderSn: String
         package let messageID: String
         package let routingKey: String
         package let payload: String
@@ -27,6 +29,7 @@ package enum Outbox {
         /// `payload` for `route`, its id made from its order, in `traceparent`'s trace (the
         /// current one by default; pass it in where no task is current, in a `PostgresSession`).
         package init<T: OrderMessage>(_ payload: T, route: Messaging.Route, traceparent: String? = ShopTracing.traceparent()) throws {
+            orderSn = payload.orderSn
             messageID = route.messageID(orderSn: payload.orderSn)
             routingKey = route.routingKey
             self.payload = String(decoding: try Outbox.encoder.encode(payload), as: UTF8.self)
@@ -46,14 +49,24 @@ package enum Outbox {
     /// last part of a data-modifying statement, writing only if its CTE `source` gave a row (the
     /// change it announces happened).
     package static func insert(_ rows: [Row], when source: String? = nil) -> PostgresQuery {
+        insert(rows, from: source.map { ", \($0)" } ?? "")
+    }
+
+    /// The same for a batch: each row written only if the CTE `source` returned its order's
+    /// number (an `order_sn` column): the orders whose change happened, each with its messages.
+    package static func insert(_ rows: [Row], forOrdersIn source: String) -> PostgresQuery {
+        insert(rows, from: " JOIN \(source) AS changed ON changed.order_sn = v.order_sn")
+    }
+
+    private static func insert(_ rows: [Row], from join: String) -> PostgresQuery {
         var values: PostgresQuery = ""
         for (index, row) in rows.enumerated() {
-            values = "\(values)\(unescaped: index == 0 ? "" : ", ")(\(row.messageID), \(row.routingKey), \(row.payload), \(row.traceparent))"
+            values = "\(values)\(unescaped: index == 0 ? "" : ", ")(\(row.orderSn), \(row.messageID), \(row.routingKey), \(row.payload), \(row.traceparent))"
         }
         return """
             INSERT INTO outbox (message_id, routing_key, payload, traceparent)
             SELECT v.message_id, v.routing_key, v.payload, v.traceparent
-            FROM (VALUES \(values)) AS v (message_id, routing_key, payload, traceparent)\(unescaped: source.map { ", " + $0 } ?? "")
+            FROM (VALUES \(values)) AS v (order_sn, message_id, routing_key, payload, traceparent)\(unescaped: join)
             ON CONFLICT (message_id) DO NOTHING
             """
     }

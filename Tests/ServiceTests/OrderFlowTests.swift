@@ -212,6 +212,84 @@ struct OrderFlowTests {
         #expect(try await points(member) == (20, 30))
     }
 
+    /// A delivery of `route` with `body` as a consumer would hand it over.
+    func delivery(_ route: Messaging.Route, _ body: String, orderSn: String) -> AMQPDelivery {
+        AMQPDelivery(
+            deliveryTag: 1, redelivered: false, exchange: Messaging.exchange, routingKey: route.routingKey,
+            messageID: route.messageID(orderSn: orderSn), headers: [:], body: Array(body.utf8))
+    }
+
+    @Test("order.pay in a batch: each unpaid order paid once with its sale and points; a closed order's payment asks its refund, an unknown order is retried, a malformed message dead-lettered; the batch again changes nothing")
+    func orderPayBatch() async throws {
+        let sku = try await newSku(stock: 10)
+        let member = newMember()
+        var paid: [String] = []
+        for _ in 0..<2 {
+            let orderSn = try await Databases.newOrder(member: member, price: "10.00", quantity: 2, sku: sku, integration: 20, growth: 30)
+            #expect(try await lockStock(orderSn: orderSn, sku: sku, count: 2).status == .ok)
+            paid.append(orderSn)
+        }
+        let handlers = OrderMessageHandlers(
+            postgres: Databases.oms, relay: OutboxRelay(postgres: Databases.oms, publisher: testPublisher, logger: Logger(label: "test")),
+            logger: Logger(label: "test"))
+        let closed = try await lockedOrder()
+        #expect(try await handlers.close(orderSn: closed.orderSn))
+        let unknown = "T-nobody-\(UUID().uuidString.prefix(8))"
+        let batch = [paid[0], paid[1], closed.orderSn, unknown, "", paid[0]].map { orderSn in
+            delivery(Messaging.orderPay, #"{"orderSn":"\#(orderSn)"}"#, orderSn: orderSn)
+        }
+        for round in 1...2 {
+            let outcomes = try await handlers.ordersPaid(batch)
+            #expect(outcomes.count == 6)
+            #expect(outcomes[0] == .ack && outcomes[1] == .ack && outcomes[2] == .ack && outcomes[5] == .ack, "round \(round): \(outcomes)")
+            if case .retry = outcomes[3] {} else { Issue.record("an order not there yet is retried, round \(round): \(outcomes[3])") }
+            #expect(outcomes[4] == .deadLetter(reason: "malformed order.pay payload"))
+            let statuses = [try await orderStatus(paid[0]), try await orderStatus(paid[1]), try await orderStatus(closed.orderSn)]
+            #expect(statuses == [1, 1, 4])
+            let done = try await eventually {
+                let sales = try await SkuState.of(sku).sales
+                let credited = try await points(member)
+                return sales == 4 && credited == (40, 60)
+            }
+            #expect(done, "both orders sold and credited, once")
+            #expect(try await Databases.count(
+                "SELECT count(*) FROM outbox WHERE message_id = \(Messaging.paymentRefund.messageID(orderSn: closed.orderSn))", in: Databases.oms) == 1)
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await SkuState.of(sku) == SkuState(stock: 6, locked: 0, sales: 4))
+        #expect(try await points(member) == (40, 60))
+    }
+
+    @Test("stock.minus and bound.plus in batches: two orders of one sku sold together count both, one member's two orders credit both; a repeat, a second copy, a malformed message and an order without a lock are each told apart")
+    func saleAndPointsBatches() async throws {
+        let sku = try await newSku(stock: 10)
+        let (first, second) = ("SB\(sku)-1", "SB\(sku)-2")
+        #expect(try await lockStock(orderSn: first, sku: sku, count: 2).status == .ok)
+        #expect(try await lockStock(orderSn: second, sku: sku, count: 3).status == .ok)
+        let warehouse = Warehouse(postgres: Databases.wms, logger: Logger(label: "test"))
+        let sales = [first, second, first, "", "SB\(sku)-none"].map { delivery(Messaging.stockMinus, #"{"orderSn":"\#($0)"}"#, orderSn: $0) }
+        for round in 1...2 {
+            let outcomes = try await warehouse.stocksMinus(sales)
+            #expect(Array(outcomes.prefix(3)) == [.ack, .ack, .ack], "round \(round): \(outcomes)")
+            #expect(outcomes[3] == .deadLetter(reason: "malformed stock.minus payload"))
+            if case .retry = outcomes[4] {} else { Issue.record("a sale without a lock is retried: \(outcomes[4])") }
+            #expect(try await SkuState.of(sku) == SkuState(stock: 5, locked: 0, sales: 5), "round \(round)")
+        }
+
+        let (member, other) = (newMember(), newMember())
+        let credits = [("P\(sku)-1", member, 20, 30), ("P\(sku)-2", member, 5, 7), ("P\(sku)-3", other, 1, 1), ("P\(sku)-1", member, 20, 30)].map {
+            delivery(Messaging.boundPlus, #"{"orderSn":"\#($0.0)","userId":\#($0.1),"integration":\#($0.2),"growth":\#($0.3)}"#, orderSn: $0.0)
+        } + [delivery(Messaging.boundPlus, #"{"orderSn":"x","userId":0}"#, orderSn: "x")]
+        let ledger = PointsLedger(postgres: Databases.ums)
+        for round in 1...2 {
+            let outcomes = try await ledger.boundsPlus(credits)
+            #expect(Array(outcomes.prefix(4)) == [.ack, .ack, .ack, .ack], "round \(round)")
+            #expect(outcomes[4] == .deadLetter(reason: "malformed bound.plus payload"))
+            #expect(try await points(member) == (25, 37), "round \(round)")
+            #expect(try await points(other) == (1, 1), "round \(round)")
+        }
+    }
+
     @Test("50 concurrent lock requests for 10 units lock exactly 10")
     func noOversell() async throws {
         let sku = try await newSku(stock: 10)

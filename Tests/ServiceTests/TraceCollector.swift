@@ -37,6 +37,15 @@ final class TraceCollector: Sendable {
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: Self.port)), logger: Logger(label: "test.otlp"))
     }
 
+    /// An id as lowercase hex, the form of a `traceparent` header: OTLP's JSON says hex, but an
+    /// exporter going by protobuf's JSON mapping sends the bytes in base64.
+    static func hex(_ value: Any?) -> String {
+        guard let text = value as? String, !text.isEmpty else { return "" }
+        if (text.count == 32 || text.count == 16), text.allSatisfy(\.isHexDigit) { return text.lowercased() }
+        guard let bytes = Data(base64Encoded: text) else { return text }
+        return bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
     private func receive(_ body: Data) {
         guard let root = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return }
         var received: [CollectedSpan] = []
@@ -49,8 +58,8 @@ final class TraceCollector: Sendable {
                         attributes[key] = (value["stringValue"] as? String) ?? (value["intValue"]).map { "\($0)" }
                     }
                     received.append(CollectedSpan(
-                        traceID: span["traceId"] as? String ?? "", spanID: span["spanId"] as? String ?? "",
-                        parentID: span["parentSpanId"] as? String ?? "", name: span["name"] as? String ?? "",
+                        traceID: Self.hex(span["traceId"]), spanID: Self.hex(span["spanId"]),
+                        parentID: Self.hex(span["parentSpanId"]), name: span["name"] as? String ?? "",
                         kind: (span["kind"] as? Int) ?? Int(span["kind"] as? String ?? "") ?? 0, attributes: attributes))
                 }
             }

@@ -42,11 +42,12 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
         postgres: infrastructure.postgres, redis: infrastructure.redis, relay: relay, wms: wms,
         closeAfterSeconds: config.closeAfterSeconds, retry: config.shared.amqpRetry, logger: logger)
     let consumers = [
-        infrastructure.consumer(for: Messaging.orderPay, handler: handlers.orderPaid),
+        // Payments and points arrive in bursts behind a busy relay: what has arrived shares one commit.
+        infrastructure.batchConsumer(for: Messaging.orderPay, handler: handlers.ordersPaid),
         // Unpaid orders of a sale expire together: closes (each its own order, a conditional
         // UPDATE) run 4 at a time.
         infrastructure.consumer(for: Messaging.orderClose, prefetch: 8, parallelism: 4, handler: handlers.orderClose),
-        infrastructure.consumer(for: Messaging.boundPlus, handler: ledger.boundPlus),
+        infrastructure.batchConsumer(for: Messaging.boundPlus, handler: ledger.boundsPlus),
         infrastructure.consumer(for: Messaging.boundMinus, handler: ledger.boundMinus),
         // A crowd's wins become orders in batches (one wms call and one statement each), several
         // batches at a time; a quiet queue's win goes alone, at once.

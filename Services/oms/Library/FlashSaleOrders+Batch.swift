@@ -29,7 +29,7 @@ extension FlashSaleOrders {
             }
             // A second copy of one win (a retry beside its original) goes the single way, after.
             guard seen.insert(m.orderSn).inserted else { continue }
-            wins.append(BatchedWin(index: index, win: m, session: session, trace: ShopTracing.traceparent(for: delivery, in: batch)))
+            wins.append(BatchedWin(index: index, win: m, session: session, trace: ShopTracing.traceparent(for: delivery)))
         }
         do {
             try await makeOrders(wins, outcomes: &outcomes)

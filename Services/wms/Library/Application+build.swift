@@ -16,7 +16,8 @@ public func buildApplication(_ config: WareServiceConfig) async throws -> ShopAp
     WareRoutes(warehouse: warehouse).register(internal: internalRouter, serviceKey: config.shared.serviceKey)
     internalRouter.addDeadLetterAdmin(service: "wms", infrastructure: infrastructure, token: config.shared.adminToken)
     let consumers = [
-        infrastructure.consumer(for: Messaging.stockMinus, handler: warehouse.stockMinus),
+        // Sales arrive in bursts behind oms's relay: what has arrived shares one commit.
+        infrastructure.batchConsumer(for: Messaging.stockMinus, handler: warehouse.stocksMinus),
         infrastructure.consumer(for: Messaging.stockUnlock, handler: warehouse.stockUnlock),
         infrastructure.consumer(for: Messaging.stockReturn, handler: warehouse.stockReturn),
     ]

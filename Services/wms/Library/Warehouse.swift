@@ -131,9 +131,9 @@ package struct Warehouse: Sendable {
         // Sold: out of stock and out of the locked units, into sales. One statement, its own
         // transaction (no BEGIN/COMMIT round trips); what it did not move is only looked at.
         let used = try await postgres.withConnection { connection in
-            try await Self.move(orderSn: m.orderSn, from: .locked, to: .used, stock: -1, locked: -1, sales: 1, on: connection)
+            try await Self.move([m.orderSn], from: .locked, to: .used, stock: -1, locked: -1, sales: 1, on: connection)
         }
-        if used > 0 { return .ack }
+        if !used.isEmpty { return .ack }
         let statuses = try await postgres.query("SELECT DISTINCT status FROM wms_stock_lock WHERE order_sn = \(m.orderSn)").rows.map { try $0.decode("status", as: Int.self) }
         if statuses.isEmpty { return .retry(reason: "no stock lock for order \(m.orderSn)") }
         if statuses.contains(StockLockStatus.released.rawValue) {
@@ -144,6 +144,38 @@ package struct Warehouse: Sendable {
         return .ack  // already used: a repeat
     }
 
+    /// `stock.minus` in batches: every batch order's locks become sales in one statement (one
+    /// commit); an order it did not move (no lock yet, released, a repeat) goes to the single
+    /// handler, which tells those apart. A batch that fails (a deadlock with another writer of
+    /// the same skus, say) goes to the single handler whole.
+    package func stocksMinus(_ batch: [AMQPDelivery]) async throws -> [AMQPOutcome] {
+        if batch.count == 1 { return [try await stockMinus(batch[0])] }
+        let orderSns = batch.map { (try? $0.decode(StockMinus.self))?.orderSn ?? "" }
+        var used: Set<String> = []
+        do {
+            used = try await postgres.withConnection { connection in
+                try await Self.move(orderSns.filter { !$0.isEmpty }, from: .locked, to: .used, stock: -1, locked: -1, sales: 1, on: connection)
+            }
+        } catch {
+            logger.warning("stock.minus.batch_failed", error: error, metadata: ["messaging.batch.message_count": "\(batch.count)"])
+        }
+        var outcomes: [AMQPOutcome] = []
+        var answered = Set<String>()
+        for (delivery, orderSn) in zip(batch, orderSns) {
+            // The first copy of an order it moved is done; a second copy beside it is a repeat.
+            if used.contains(orderSn), answered.insert(orderSn).inserted {
+                outcomes.append(.ack)
+                continue
+            }
+            do {
+                outcomes.append(try await stockMinus(delivery))
+            } catch {
+                outcomes.append(.retry(reason: "\(error)"))
+            }
+        }
+        return outcomes
+    }
+
     /// `stock.return`: a refunded order's sold units go back to stock, once. A lock not sold yet
     /// (its `stock.minus`, on another queue, still on the way) is retried until it is.
     package func stockReturn(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
@@ -152,8 +184,8 @@ package struct Warehouse: Sendable {
         }
         return try await postgres.withTransaction { connection in
             // Back on the shelf: into stock, out of sales.
-            let returned = try await Self.move(orderSn: m.orderSn, from: .used, to: .returned, stock: 1, locked: 0, sales: -1, on: connection)
-            if returned > 0 {
+            let returned = try await Self.move([m.orderSn], from: .used, to: .returned, stock: 1, locked: 0, sales: -1, on: connection)
+            if !returned.isEmpty {
                 logger.info("stock.returned", metadata: ["order.sn": "\(m.orderSn)"])
                 return .ack
             }
@@ -163,25 +195,26 @@ package struct Warehouse: Sendable {
         }
     }
 
-    /// Moves the order's locks in status `from` to `to` and each line's units on its sku row by
+    /// Moves the orders' locks in status `from` to `to` and each line's units on its sku row by
     /// the given signs (stock, stock_locked, sales), in one statement (atomic on its own);
-    /// returns how many lines moved. An order has one lock line per sku and warehouse (the
-    /// primary key), so no sku row is joined twice.
+    /// returns the orders that moved. The units are summed per sku row first: an UPDATE … FROM
+    /// applies one joined row to a target row, so two orders of one sku must arrive as one sum.
     private static func move(
-        orderSn: String, from: StockLockStatus, to: StockLockStatus, stock: Int, locked: Int, sales: Int, on connection: PostgresConnection
-    ) async throws -> Int {
-        try await connection.query("""
+        _ orderSns: [String], from: StockLockStatus, to: StockLockStatus, stock: Int, locked: Int, sales: Int, on connection: PostgresConnection
+    ) async throws -> Set<String> {
+        try Set(await connection.query("""
             WITH moved AS (
                 UPDATE wms_stock_lock SET status = \(to.rawValue), updated_at = now()
-                WHERE order_sn = \(orderSn) AND status = \(from.rawValue)
-                RETURNING sku_id, ware_id, count
+                WHERE order_sn = ANY(\(orderSns)::text[]) AND status = \(from.rawValue)
+                RETURNING order_sn, sku_id, ware_id, count
             ), counted AS (
-                UPDATE wms_ware_sku w SET stock = w.stock + \(stock)::int * m.count, stock_locked = w.stock_locked + \(locked)::int * m.count,
-                    sales = w.sales + \(sales)::int * m.count
-                FROM moved m WHERE w.sku_id = m.sku_id AND w.ware_id = m.ware_id
+                UPDATE wms_ware_sku w SET stock = w.stock + \(stock)::int * m.n, stock_locked = w.stock_locked + \(locked)::int * m.n,
+                    sales = w.sales + \(sales)::int * m.n
+                FROM (SELECT sku_id, ware_id, sum(count)::int AS n FROM moved GROUP BY sku_id, ware_id) m
+                WHERE w.sku_id = m.sku_id AND w.ware_id = m.ware_id
             )
-            SELECT count(*) AS n FROM moved
-            """).rows[0].decode("n")
+            SELECT DISTINCT order_sn FROM moved
+            """).rows.map { try $0.decode("order_sn", as: String.self) })
     }
 
     /// `stock.unlock`: a closed order's locks are released, once. A flash-sale lock goes back to

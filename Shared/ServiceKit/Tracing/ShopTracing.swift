@@ -77,42 +77,70 @@ public enum ShopTracing {
         try await consuming([delivery], route: route, body)
     }
 
-    /// The same for a batch: one span, continuing the first delivery's trace, with a link to each
-    /// other delivery's context (OpenTelemetry's shape for batch processing). What the batch
-    /// writes for one of the others continues that delivery's own trace: `traceparent(for:in:)`.
+    /// The same for a batch: a `process` span per delivery, each continuing its own message's
+    /// trace (an operator following one payment or one win finds its step), all lasting the
+    /// batch's work. The work itself (a statement, a call to wms) runs in the first delivery's
+    /// span; each other span links to it. What the batch writes for one delivery continues that
+    /// delivery's span: `traceparent(for:)`.
     package static func consuming<T>(
         _ batch: [AMQPDelivery], route: Messaging.Route, _ body: () async throws -> T
     ) async throws -> T {
         guard isEnabled, let first = batch.first else { return try await body() }
-        var context = ServiceContext.topLevel
-        InstrumentationSystem.instrument.extract(first.headers, into: &context, using: DictionaryExtractor())
-        return try await withSpan("process \(route.routingKey)", context: context, ofKind: .consumer) { span in
-            span.updateAttributes { attributes in
-                attributes["messaging.system"] = "rabbitmq"
-                attributes["messaging.operation.type"] = "process"
-                attributes["messaging.destination.name"] = Messaging.exchange
-                attributes["messaging.rabbitmq.destination.routing_key"] = route.routingKey
-                attributes["messaging.rabbitmq.attempt"] = Int(first.attempt)
-                attributes["messaging.consumer.group.name"] = route.queue
-                attributes["messaging.message.id"] = first.messageID
-                if batch.count > 1 { attributes["messaging.batch.message_count"] = batch.count }
+        return try await withSpan("process \(route.routingKey)", context: context(of: first), ofKind: .consumer) { span in
+            describe(span, first, route: route, batch: batch.count)
+            var others: [any Span] = []
+            var traces: [UInt64: String] = [:]
+            for other in batch.dropFirst() {
+                let own = startSpan("process \(route.routingKey)", context: context(of: other), ofKind: .consumer)
+                describe(own, other, route: route, batch: batch.count)
+                own.addLink(SpanLink(context: span.context, attributes: [:]))
+                var headers: [String: String] = [:]
+                InstrumentationSystem.instrument.inject(own.context, into: &headers, using: DictionaryInjector())
+                if traces[other.deliveryTag] == nil { traces[other.deliveryTag] = headers["traceparent"] }
+                others.append(own)
             }
-            for other in batch.dropFirst() where other.headers["traceparent"] != nil {
-                var linked = ServiceContext.topLevel
-                InstrumentationSystem.instrument.extract(other.headers, into: &linked, using: DictionaryExtractor())
-                span.addLink(SpanLink(context: linked, attributes: ["messaging.message.id": .string(other.messageID ?? "-")]))
+            do {
+                let result = try await $batchTraces.withValue(traces) { try await body() }
+                for own in others { own.end() }
+                return result
+            } catch {
+                for own in others {
+                    own.recordError(error)
+                    own.setStatus(SpanStatus(code: .error))
+                    own.end()
+                }
+                throw error
             }
-            return try await body()
         }
     }
 
-    /// The `traceparent` for a message written while handling `delivery` as part of `batch`: the
-    /// batch's span for the delivery it continues, the delivery's own trace for the others (so
-    /// each order's trace stays whole); nil when tracing is off.
-    package static func traceparent(for delivery: AMQPDelivery, in batch: [AMQPDelivery]) -> String? {
+    /// Each delivery's `traceparent` in the batch being handled (the first's is the current span).
+    @TaskLocal private static var batchTraces: [UInt64: String] = [:]
+
+    /// The `traceparent` for a message written while handling `delivery`: its own `process`
+    /// span's, in a batch or alone; nil when tracing is off.
+    package static func traceparent(for delivery: AMQPDelivery) -> String? {
         guard isEnabled else { return nil }
-        if delivery.deliveryTag == batch.first?.deliveryTag { return traceparent() }
-        return delivery.headers["traceparent"]
+        return batchTraces[delivery.deliveryTag] ?? traceparent()
+    }
+
+    private static func context(of delivery: AMQPDelivery) -> ServiceContext {
+        var context = ServiceContext.topLevel
+        InstrumentationSystem.instrument.extract(delivery.headers, into: &context, using: DictionaryExtractor())
+        return context
+    }
+
+    private static func describe(_ span: any Span, _ delivery: AMQPDelivery, route: Messaging.Route, batch: Int) {
+        span.updateAttributes { attributes in
+            attributes["messaging.system"] = "rabbitmq"
+            attributes["messaging.operation.type"] = "process"
+            attributes["messaging.destination.name"] = Messaging.exchange
+            attributes["messaging.rabbitmq.destination.routing_key"] = route.routingKey
+            attributes["messaging.rabbitmq.attempt"] = Int(delivery.attempt)
+            attributes["messaging.consumer.group.name"] = route.queue
+            attributes["messaging.message.id"] = delivery.messageID
+            if batch > 1 { attributes["messaging.batch.message_count"] = batch }
+        }
     }
 }
 
