@@ -86,7 +86,9 @@ package final class OutboxRelay: Service, Sendable {
                 sent.append(try row.decode("id"))
             }
             if !sent.isEmpty {
-                try await connection.query("UPDATE outbox SET sent_at = now() WHERE id = ANY(\(sent)::bigint[])")
+                // The time of the confirm, not of the batch's start (`now()`): what the relay's
+                // latency is read from (`sent_at - created_at`).
+                try await connection.query("UPDATE outbox SET sent_at = clock_timestamp() WHERE id = ANY(\(sent)::bigint[])")
             }
             return sent.count
         }

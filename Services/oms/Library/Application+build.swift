@@ -25,7 +25,7 @@ public func buildApplication(_ config: OrderServiceConfig) async throws -> ShopA
         throw error
     }
     let orders = PostgresOrderStore(postgres: infrastructure.postgres, closeAfterSeconds: config.closeAfterSeconds)
-    let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
+    let relay = infrastructure.outboxRelay()
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     let wms = WareClient(baseURL: config.wmsURL, http: http, credential: ServiceCredential(caller: "oms", callee: "wms", key: config.shared.serviceKey))
     let publicRouter = Router.shop(.public)

@@ -21,7 +21,7 @@ public func buildApplication(_ config: PaymentServiceConfig) async throws -> Sho
         alipayPublicKey: try RSAPublicKey(text: config.alipayPublicKey), http: alipayHTTP)
     let store = PostgresPaymentStore(postgres: infrastructure.postgres)
     let rules = SettlementRules(appID: config.appID, sellerID: config.sellerID)
-    let relay = OutboxRelay(postgres: infrastructure.postgres, publisher: infrastructure.publisher, logger: logger)
+    let relay = infrastructure.outboxRelay()
     let routes = PaymentRoutes(
         store: store, rules: rules, gateway: gateway, orders: OrderClient(baseURL: config.omsURL, http: http, credential: ServiceCredential(caller: "payment", callee: "oms", key: config.shared.serviceKey)),
         verifier: AlipayNotificationVerifier(alipayPublicKey: gateway.alipayPublicKey),
