@@ -18,13 +18,18 @@ import Signing
 /// Prints `COST-START` when the timed part begins and `UNITS <n> notify` at the end, for
 /// `deploy/bench/cost run -- .build/release/notify-bench …` (CPU per notify of every process).
 ///
-///     .build/release/notify-bench [N=2000] [C=32]     (the cluster must be up)
+/// With R, the notifies are paced at R a second (open loop, still at most C in flight): the
+/// latencies at a rate the whole chain keeps up with, where an unpaced run measures the backlog
+/// that builds when notifies are answered faster than the chain behind them settles them.
+///
+///     .build/release/notify-bench [N=2000] [C=32] [R]     (the cluster must be up)
 @main
 struct NotifyBench {
     static func main() async throws {
         let args = CommandLine.arguments
         let n = args.count > 1 ? Int(args[1]) ?? 2000 : 2000
         let concurrency = args.count > 2 ? Int(args[2]) ?? 32 : 32
+        let rate = args.count > 3 ? Double(args[3]) : nil
         let env = ProcessEnvironment()
         let keys = env["GMALL_KEYS"] ?? ServiceConfig.repositoryRoot + "/.cluster/keys"
         let paymentURL = env["PAYMENT_URL"] ?? "http://127.0.0.1:18092"
@@ -98,6 +103,7 @@ struct NotifyBench {
             func submit() {
                 let i = next; next += 1
                 group.addTask {
+                    if let rate { try await Task.sleep(until: begin + .seconds(Double(i) / rate), clock: clock) }
                     var request = HTTPClientRequest(url: paymentURL + "/pay/success")
                     request.method = .POST
                     request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
@@ -137,7 +143,7 @@ struct NotifyBench {
         func pct(_ a: [Duration], _ p: Double) -> String { a.isEmpty ? "-" : ms(a[min(a.count - 1, Int(Double(a.count) * p))]) }
         let seconds = Double(fired.components.seconds) + Double(fired.components.attoseconds) / 1e18
         let allSeconds = Double(settled.components.seconds) + Double(settled.components.attoseconds) / 1e18
-        print("RESULT notifies=\(n) concurrency=\(concurrency) failures=\(failures) order.pay_seen=\(endToEnd.count)")
+        print("RESULT notifies=\(n) concurrency=\(concurrency) rate=\(rate.map { String(format: "%.0f/s", $0) } ?? "unpaced") failures=\(failures) order.pay_seen=\(endToEnd.count)")
         print("RESULT notifies_per_s=\(String(format: "%.0f", Double(n) / seconds)) settled_per_s=\(String(format: "%.0f", Double(endToEnd.count) / allSeconds))")
         print("RESULT http_p50_ms=\(pct(responses, 0.5)) http_p99_ms=\(pct(responses, 0.99)) notify_to_order_pay_p50_ms=\(pct(endToEnd, 0.5)) p99_ms=\(pct(endToEnd, 0.99))")
         print("RESULT answered_to_order_pay_p50_ms=\(pct(relayed, 0.5)) p99_ms=\(pct(relayed, 0.99)) (from payment's success to order.pay at the broker)")
