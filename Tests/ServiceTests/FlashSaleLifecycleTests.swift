@@ -104,6 +104,29 @@ struct FlashSaleLifecycleTests {
         }
     }
 
+    @Test("a win wms would refuse (an order number past 64 characters) is dead-lettered alone; its batch-mates become orders; only oms may carve locks from a reservation")
+    func badWinInBatch() async throws {
+        let (sku, session) = try await openSession(stock: 3)
+        let good = (0..<2).map { _ in
+            SeckillWon(
+                orderSn: "G" + String(Int64.random(in: 1_000_000_000...9_999_999_999)), skuId: sku, userId: newMember(), count: 1,
+                price: Money("9.90")!, sessionId: session)
+        }
+        let bad = SeckillWon(orderSn: String(repeating: "Z", count: 65), skuId: sku, userId: newMember(), count: 1, price: Money("9.90")!, sessionId: session)
+        let outcomes = try await secKillHandler(redis: redis).secKills(try [good[0], bad, good[1]].map { try secKill($0, attempt: 1) })
+        #expect(outcomes == [.ack, .deadLetter(reason: "malformed sec.kill payload"), .ack])
+        for win in good { #expect(try await orderStatus(win.orderSn) == OrderStatus.unpaid.rawValue) }
+
+        let asSeckill = WareClient(
+            baseURL: TestCluster.wmsInternal, http: HTTP.client,
+            credential: ServiceCredential(caller: "seckill", callee: "wms", key: Array(TestCluster.serviceKey.utf8)))
+        let stranger = "NOPE" + String(Int64.random(in: 1_000_000_000...9_999_999_999))
+        await #expect(throws: UpstreamError.self) {
+            _ = try await asSeckill.lock(ReservationLocks(orders: [ReservationLock(orderSn: stranger, skuId: sku, count: 1)]), from: "seckill-session:\(session)")
+        }
+        #expect(try await Databases.count("SELECT count(*) FROM wms_stock_lock WHERE order_sn = \(stranger)", in: Databases.wms) == 0)
+    }
+
     @Test("stock.minus on a released lock is dead-lettered as an anomaly, and a released order is never locked again")
     func releasedLockStaysReleased() async throws {
         let sku = try await newSku(stock: 10)

@@ -290,6 +290,20 @@ struct OrderFlowTests {
         }
     }
 
+    @Test("a points batch holding a credit that can never be written (a member's total past bigint) credits the others; that one alone is retried")
+    func pointsBatchWithPoison() async throws {
+        let (overflowing, member) = (newMember(), newMember())
+        let tag = String(Int64.random(in: 1_000_000...9_999_999))
+        let credits = [("PX\(tag)-1", overflowing, Int64.max), ("PX\(tag)-2", overflowing, Int64.max), ("PY\(tag)", member, 7)].map {
+            delivery(Messaging.boundPlus, #"{"orderSn":"\#($0.0)","userId":\#($0.1),"integration":\#($0.2),"growth":1}"#, orderSn: $0.0)
+        }
+        let outcomes = try await PointsLedger(postgres: Databases.ums).boundsPlus(credits)
+        #expect(outcomes[0] == .ack && outcomes[2] == .ack, "\(outcomes)")
+        if case .retry = outcomes[1] {} else { Issue.record("the credit past bigint is retried alone: \(outcomes[1])") }
+        #expect(try await points(member) == (7, 1))
+        #expect(try await points(overflowing) == (Int64.max, 1))
+    }
+
     @Test("50 concurrent lock requests for 10 units lock exactly 10")
     func noOversell() async throws {
         let sku = try await newSku(stock: 10)

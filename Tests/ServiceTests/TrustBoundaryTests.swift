@@ -204,24 +204,29 @@ struct TrustBoundaryTests {
         // of the buyer's own bucket), so only the gateway limits.
         let login = try bearer(Int64.random(in: 100_000_000...900_000_000))
         let total = 1_500
-        let statuses = try await withThrowingTaskGroup(of: [HTTPResponseStatus].self) { group in
-            for worker in 0..<32 {
-                group.addTask {
-                    var seen: [HTTPResponseStatus] = []
-                    for _ in stride(from: worker, to: total, by: 32) {
-                        // A pooled keep-alive connection nginx has just closed is the client's
-                        // problem, not an answer: count the answers.
-                        if let reply = try? await HTTP.send(
-                            TestCluster.gateway + "/miaosha/\(sku)", method: .POST, headers: login + [("X-Forwarded-For", "203.0.113.7")], body: nil) {
-                            seen.append(reply.status)
+        var statuses: [HTTPResponseStatus] = []
+        // 1,500 as fast as one client can against 200/s with a burst of 400: some are 429. A busy
+        // machine (the rest of the suite in parallel) may not send them faster than the limit:
+        // then the burst is sent again, up to three times.
+        for _ in 1...3 where statuses.filter({ $0 == .tooManyRequests }).count < 100 {
+            statuses = try await withThrowingTaskGroup(of: [HTTPResponseStatus].self) { group in
+                for worker in 0..<32 {
+                    group.addTask {
+                        var seen: [HTTPResponseStatus] = []
+                        for _ in stride(from: worker, to: total, by: 32) {
+                            // A pooled keep-alive connection nginx has just closed is the client's
+                            // problem, not an answer: count the answers.
+                            if let reply = try? await HTTP.send(
+                                TestCluster.gateway + "/miaosha/\(sku)", method: .POST, headers: login + [("X-Forwarded-For", "203.0.113.7")], body: nil) {
+                                seen.append(reply.status)
+                            }
                         }
+                        return seen
                     }
-                    return seen
                 }
+                return try await group.reduce(into: []) { $0 += $1 }
             }
-            return try await group.reduce(into: []) { $0 += $1 }
         }
-        // 1,500 as fast as one client can against 200/s with a burst of 400: some are 429.
         #expect(statuses.filter { $0 == .tooManyRequests }.count >= 100, "\(statuses.filter { $0 == .tooManyRequests }.count) limited")
         #expect(statuses.count >= total * 9 / 10)
         #expect(statuses.allSatisfy { $0 == .ok || $0 == .tooManyRequests })

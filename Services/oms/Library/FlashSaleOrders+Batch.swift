@@ -21,9 +21,7 @@ extension FlashSaleOrders {
         var wins: [BatchedWin] = []
         var seen = Set<String>()
         for (index, delivery) in batch.enumerated() {
-            guard let m = try? delivery.decode(SeckillWon.self), !m.orderSn.isEmpty, m.count > 0, m.userId > 0, m.price.amount > 0,
-                  let session = m.sessionId
-            else {
+            guard let (m, session) = Self.win(in: delivery) else {
                 outcomes[index] = .deadLetter(reason: "malformed sec.kill payload")
                 continue
             }
@@ -43,7 +41,7 @@ extension FlashSaleOrders {
                 continue
             }
             do {
-                settled.append(try await secKill(batch[index]))
+                settled.append(try await ShopTracing.within(batch[index]) { try await secKill(batch[index]) })
             } catch {
                 settled.append(.retry(reason: "\(error)"))
             }

@@ -36,9 +36,7 @@ package struct FlashSaleOrders: Sendable {
 
 
     package func secKill(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
-        guard let m = try? delivery.decode(SeckillWon.self), !m.orderSn.isEmpty, m.count > 0, m.userId > 0, m.price.amount > 0,
-              let session = m.sessionId
-        else { return .deadLetter(reason: "malformed sec.kill payload") }
+        guard let (m, session) = Self.win(in: delivery) else { return .deadLetter(reason: "malformed sec.kill payload") }
         do {
             // A win already settled without an order (given back by a last attempt, or refused by
             // the reservation) stays settled: a replayed dead letter must not make an order for a
@@ -75,6 +73,16 @@ package struct FlashSaleOrders: Sendable {
             logger.warning("seckill.latch.not_opened", error: error, metadata: ["order.sn": "\(m.orderSn)"])
         }
         return .ack
+    }
+
+    /// The win a `sec.kill` carries and its session, if it is one an order can be made of (the
+    /// limits wms checks too: one bad win in a batch would otherwise fail the batch's wms call).
+    static func win(in delivery: AMQPDelivery) -> (SeckillWon, Int64)? {
+        guard let m = try? delivery.decode(SeckillWon.self), (try? Input.orderNumber(m.orderSn)) != nil, InputLimits.count.contains(m.count),
+              InputLimits.id.contains(m.userId), InputLimits.id.contains(m.skuId), m.price.amount > 0, let session = m.sessionId,
+              InputLimits.id.contains(session)
+        else { return nil }
+        return (m, session)
     }
 
     /// Whether this handler gave the win's permit back earlier (its `sec.release` is in the outbox)

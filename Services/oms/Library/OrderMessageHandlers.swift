@@ -96,7 +96,7 @@ package struct OrderMessageHandlers: Sendable {
                 continue
             }
             do {
-                settled.append(try await orderPaid(batch[index]))
+                settled.append(try await ShopTracing.within(batch[index]) { try await orderPaid(batch[index]) })
             } catch {
                 settled.append(.retry(reason: "\(error)"))
             }
@@ -140,14 +140,27 @@ package struct OrderMessageHandlers: Sendable {
     }
 
     /// `order.close`: the payment timeout elapsed, for one order or for a batch of flash-sale
-    /// orders made together (`OrderRefs`). A batch's orders close one by one, each on its own;
-    /// a failure retries the message, and the orders closed already find nothing to do.
+    /// orders made together (`OrderRefs`). A batch's orders close one by one, each on its own,
+    /// all of them even when one fails (one order's trouble never keeps the others open); any
+    /// failure retries the message, and the orders closed already find nothing to do.
     package func orderClose(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
         if let batch = try? delivery.decode(OrderRefs.self) {
             guard !batch.orderSns.isEmpty, batch.orderSns.count <= InputLimits.batch.upperBound,
                   batch.orderSns.allSatisfy({ (try? Input.orderNumber($0)) != nil })
             else { return .deadLetter(reason: "malformed order.close batch payload") }
-            for orderSn in batch.orderSns { _ = try await close(orderSn: orderSn) }
+            var failed: [String] = []
+            var lastError: (any Error)?
+            for orderSn in batch.orderSns {
+                do {
+                    _ = try await close(orderSn: orderSn)
+                } catch {
+                    failed.append(orderSn)
+                    lastError = error
+                }
+            }
+            if let lastError {
+                return .retry(reason: "\(failed.count) of \(batch.orderSns.count) orders not closed (\(failed.prefix(5).joined(separator: ", "))): \(lastError)")
+            }
             return .ack
         }
         guard let message = try? delivery.decode(OrderRef.self), !message.orderSn.isEmpty else {

@@ -8,7 +8,8 @@ import ServiceKit
 /// `GMALL_UMS_PG_URL` (secret) = `postgresql://postgres@127.0.0.1:55432/guli_ums` for the points ledger,
 /// `GMALL_WMS_URL` = `http://127.0.0.1:19093` (wms's internal listener),
 /// `GMALL_JWT_PUBLIC_KEY` or `GMALL_JWT_PUBLIC_KEY_FILE` = `$GMALL_KEYS/jwt_public.pem` (buyers' logins),, `GMALL_ORDER_TIMEOUT_SECONDS` = 1800 (an unpaid order closes),
-/// `OMS_SECKILL_PARALLELISM` = 8 (flash-sale orders created at once from `sec.kill`).
+/// `OMS_SECKILL_BATCH` = 50 (the most `sec.kill` messages made into orders together, 1 … 500),
+/// `OMS_SECKILL_PARALLELISM` = 4 (such batches at once).
 public struct OrderServiceConfig: Sendable {
     public var shared: ServiceConfig
     /// The orders database name, also the migrations sub-folder.

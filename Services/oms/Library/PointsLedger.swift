@@ -36,18 +36,35 @@ package struct PointsLedger: Sendable {
     /// The same for several orders in one statement, atomic on its own: each member's totals
     /// move by the sum of the orders that got their new row (summed per member, taken in member
     /// order so two batches crediting the same members wait for each other instead of
-    /// deadlocking). A malformed message is dead-lettered alone.
+    /// deadlocking). A malformed message is dead-lettered alone; if the statement fails, each
+    /// message is tried on its own, so one that can never be written (a member's total past
+    /// `bigint`) fails alone and its batch-mates are credited.
     private func change(_ batch: [AMQPDelivery], route: Messaging.Route, table: String, sign: Int64) async throws -> [AMQPOutcome] {
         var points: [OrderPoints] = []
         var seen = Set<String>()
         let outcomes: [AMQPOutcome] = batch.map { delivery in
-            guard let m = try? delivery.decode(OrderPoints.self), !m.orderSn.isEmpty, m.userId > 0, m.integration >= 0, m.growth >= 0 else {
-                return .deadLetter(reason: "malformed \(route.routingKey) payload")
-            }
+            guard let m = try? delivery.decode(OrderPoints.self), (try? Input.orderNumber(m.orderSn)) != nil, InputLimits.id.contains(m.userId),
+                  m.integration >= 0, m.growth >= 0
+            else { return .deadLetter(reason: "malformed \(route.routingKey) payload") }
             if seen.insert(m.orderSn).inserted { points.append(m) }
             return .ack
         }
         if points.isEmpty { return outcomes }
+        do {
+            try await credit(points, table: table, sign: sign)
+            return outcomes
+        } catch where batch.count > 1 {
+            return await batch.asyncMap { delivery in
+                do {
+                    return try await change([delivery], route: route, table: table, sign: sign)[0]
+                } catch {
+                    return .retry(reason: "\(error)")
+                }
+            }
+        }
+    }
+
+    private func credit(_ points: [OrderPoints], table: String, sign: Int64) async throws {
         try await postgres.query("""
             WITH noted AS (
                 INSERT INTO \(unescaped: table) (order_sn, member_id, integration, growth)
@@ -61,6 +78,15 @@ package struct PointsLedger: Sendable {
             ON CONFLICT (id) DO UPDATE SET integration = ums_member.integration + EXCLUDED.integration,
                                            growth = ums_member.growth + EXCLUDED.growth
             """)
-        return outcomes
+    }
+}
+
+extension Array {
+    /// `transform` on each element, one after the other.
+    fileprivate func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
+        var results: [T] = []
+        results.reserveCapacity(count)
+        for element in self { results.append(await transform(element)) }
+        return results
     }
 }

@@ -12,7 +12,9 @@ struct WareRoutes: Sendable {
         calls.post("/wms/lock", use: lock)
         calls.post("/wms/reservations", use: reserve)
         calls.post("/wms/reservations/:key/release", use: release)
-        calls.post("/wms/reservations/:key/locks", use: carve)
+        // Only oms makes flash-sale orders; seckill has no business carving their locks.
+        router.group().add(middleware: ServiceAuthMiddleware(service: "wms", key: serviceKey, callers: ["oms"]))
+            .post("/wms/reservations/:key/locks", use: carve)
     }
 
     @Sendable func lock(_ request: Request, context: ShopRequestContext) async throws -> Response {

@@ -153,8 +153,17 @@ package struct Warehouse: Sendable {
         let orderSns = batch.map { (try? $0.decode(StockMinus.self))?.orderSn ?? "" }
         var used: Set<String> = []
         do {
-            used = try await postgres.withConnection { connection in
-                try await Self.move(orderSns.filter { !$0.isEmpty }, from: .locked, to: .used, stock: -1, locked: -1, sales: 1, on: connection)
+            used = try await postgres.withTransaction { connection in
+                // The batch's sku rows locked first, in sku order, as every other writer of them
+                // takes them: the move's own UPDATE takes them in whatever order its join makes,
+                // and a checkout locking two skus the other way round would deadlock with it.
+                try await connection.query("""
+                    SELECT 1 FROM wms_ware_sku WHERE (sku_id, ware_id) IN (
+                        SELECT sku_id, ware_id FROM wms_stock_lock
+                        WHERE order_sn = ANY(\(orderSns)::text[]) AND status = \(StockLockStatus.locked.rawValue))
+                    ORDER BY sku_id, ware_id FOR UPDATE
+                    """)
+                return try await Self.move(orderSns.filter { !$0.isEmpty }, from: .locked, to: .used, stock: -1, locked: -1, sales: 1, on: connection)
             }
         } catch {
             logger.warning("stock.minus.batch_failed", error: error, metadata: ["messaging.batch.message_count": "\(batch.count)"])
@@ -168,7 +177,7 @@ package struct Warehouse: Sendable {
                 continue
             }
             do {
-                outcomes.append(try await stockMinus(delivery))
+                outcomes.append(try await ShopTracing.within(delivery) { try await stockMinus(delivery) })
             } catch {
                 outcomes.append(.retry(reason: "\(error)"))
             }

@@ -89,18 +89,16 @@ public enum ShopTracing {
         return try await withSpan("process \(route.routingKey)", context: context(of: first), ofKind: .consumer) { span in
             describe(span, first, route: route, batch: batch.count)
             var others: [any Span] = []
-            var traces: [UInt64: String] = [:]
+            var contexts: [UInt64: ServiceContext] = [:]
             for other in batch.dropFirst() {
                 let own = startSpan("process \(route.routingKey)", context: context(of: other), ofKind: .consumer)
                 describe(own, other, route: route, batch: batch.count)
                 own.addLink(SpanLink(context: span.context, attributes: [:]))
-                var headers: [String: String] = [:]
-                InstrumentationSystem.instrument.inject(own.context, into: &headers, using: DictionaryInjector())
-                if traces[other.deliveryTag] == nil { traces[other.deliveryTag] = headers["traceparent"] }
+                if contexts[other.deliveryTag] == nil { contexts[other.deliveryTag] = own.context }
                 others.append(own)
             }
             do {
-                let result = try await $batchTraces.withValue(traces) { try await body() }
+                let result = try await $batchContexts.withValue(contexts) { try await body() }
                 for own in others { own.end() }
                 return result
             } catch {
@@ -114,14 +112,26 @@ public enum ShopTracing {
         }
     }
 
-    /// Each delivery's `traceparent` in the batch being handled (the first's is the current span).
-    @TaskLocal private static var batchTraces: [UInt64: String] = [:]
+    /// The span context of each delivery of the batch being handled but the first (whose span is
+    /// the current one).
+    @TaskLocal private static var batchContexts: [UInt64: ServiceContext] = [:]
 
     /// The `traceparent` for a message written while handling `delivery`: its own `process`
     /// span's, in a batch or alone; nil when tracing is off.
     package static func traceparent(for delivery: AMQPDelivery) -> String? {
         guard isEnabled else { return nil }
-        return batchTraces[delivery.deliveryTag] ?? traceparent()
+        guard let context = batchContexts[delivery.deliveryTag] else { return traceparent() }
+        var headers: [String: String] = [:]
+        InstrumentationSystem.instrument.inject(context, into: &headers, using: DictionaryInjector())
+        return headers["traceparent"]
+    }
+
+    /// Runs `body` in `delivery`'s own span of the batch being handled (the current span already
+    /// for the first): a batch handing one delivery to its single-message handler keeps that
+    /// delivery's spans and messages in its own trace.
+    package static func within<T>(_ delivery: AMQPDelivery, _ body: () async throws -> T) async throws -> T {
+        guard isEnabled, let context = batchContexts[delivery.deliveryTag] else { return try await body() }
+        return try await ServiceContext.withValue(context) { try await body() }
     }
 
     private static func context(of delivery: AMQPDelivery) -> ServiceContext {
