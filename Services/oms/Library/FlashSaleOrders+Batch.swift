@@ -34,19 +34,7 @@ extension FlashSaleOrders {
         } catch {
             logger.warning("seckill.batch.failed", error: error, metadata: ["messaging.batch.message_count": "\(batch.count)"])
         }
-        var settled: [AMQPOutcome] = []
-        for (index, outcome) in outcomes.enumerated() {
-            if let outcome {
-                settled.append(outcome)
-                continue
-            }
-            do {
-                settled.append(try await ShopTracing.within(batch[index]) { try await secKill(batch[index]) })
-            } catch {
-                settled.append(.retry(reason: "\(error)"))
-            }
-        }
-        return settled
+        return await batch.settled(outcomes, oneByOne: secKill)
     }
 
     /// One win of a batch, where it sits in the batch and the trace its messages continue.

@@ -89,19 +89,7 @@ package struct OrderMessageHandlers: Sendable {
         } catch {
             logger.warning("order.pay.batch_failed", error: error, metadata: ["messaging.batch.message_count": "\(batch.count)"])
         }
-        var settled: [AMQPOutcome] = []
-        for (index, outcome) in outcomes.enumerated() {
-            if let outcome {
-                settled.append(outcome)
-                continue
-            }
-            do {
-                settled.append(try await ShopTracing.within(batch[index]) { try await orderPaid(batch[index]) })
-            } catch {
-                settled.append(.retry(reason: "\(error)"))
-            }
-        }
-        return settled
+        return await batch.settled(outcomes, oneByOne: orderPaid)
     }
 
     /// The common case of `order.pay`, unpaid orders, in two statements sent in one hop instead

@@ -54,12 +54,8 @@ package struct PointsLedger: Sendable {
             try await credit(points, table: table, sign: sign)
             return outcomes
         } catch where batch.count > 1 {
-            return await batch.asyncMap { delivery in
-                do {
-                    return try await change([delivery], route: route, table: table, sign: sign)[0]
-                } catch {
-                    return .retry(reason: "\(error)")
-                }
+            return await batch.settled(Array(repeating: nil, count: batch.count)) { delivery in
+                try await change([delivery], route: route, table: table, sign: sign)[0]
             }
         }
     }
@@ -78,15 +74,5 @@ package struct PointsLedger: Sendable {
             ON CONFLICT (id) DO UPDATE SET integration = ums_member.integration + EXCLUDED.integration,
                                            growth = ums_member.growth + EXCLUDED.growth
             """)
-    }
-}
-
-extension Array {
-    /// `transform` on each element, one after the other.
-    fileprivate func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
-        var results: [T] = []
-        results.reserveCapacity(count)
-        for element in self { results.append(await transform(element)) }
-        return results
     }
 }

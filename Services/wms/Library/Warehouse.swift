@@ -168,21 +168,11 @@ package struct Warehouse: Sendable {
         } catch {
             logger.warning("stock.minus.batch_failed", error: error, metadata: ["messaging.batch.message_count": "\(batch.count)"])
         }
-        var outcomes: [AMQPOutcome] = []
+        // The first copy of an order it moved is done; a second copy beside it goes the single way
+        // (and is a repeat there).
         var answered = Set<String>()
-        for (delivery, orderSn) in zip(batch, orderSns) {
-            // The first copy of an order it moved is done; a second copy beside it is a repeat.
-            if used.contains(orderSn), answered.insert(orderSn).inserted {
-                outcomes.append(.ack)
-                continue
-            }
-            do {
-                outcomes.append(try await ShopTracing.within(delivery) { try await stockMinus(delivery) })
-            } catch {
-                outcomes.append(.retry(reason: "\(error)"))
-            }
-        }
-        return outcomes
+        let decided: [AMQPOutcome?] = orderSns.map { used.contains($0) && answered.insert($0).inserted ? .ack : nil }
+        return await batch.settled(decided, oneByOne: stockMinus)
     }
 
     /// `stock.return`: a refunded order's sold units go back to stock, once. A lock not sold yet
