@@ -79,8 +79,8 @@ public struct Infrastructure: Sendable {
     }
 
     /// A consumer of `route`'s queue whose handler takes up to `batchSize` deliveries at once (what
-    /// has arrived, never a wait); each batch is handled in one span continuing the first
-    /// delivery's trace and linking the others'.
+    /// has arrived, never a wait); each delivery of a batch gets its own span in its own trace
+    /// (`ShopTracing.consuming(_:route:_:)` for a batch).
     package func batchConsumer(
         for route: Messaging.Route, batchSize: Int = 50, parallelism: Int = 1, handler: @escaping AMQPConsumer.BatchHandler
     ) -> AMQPConsumer {

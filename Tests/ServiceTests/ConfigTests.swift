@@ -1,4 +1,5 @@
 import Foundation
+import OrderService
 import PaymentService
 import SeckillService
 import ServiceKit
@@ -20,6 +21,11 @@ struct ConfigTests {
         }
         #expect(throws: ConfigError.self) { try SeckillServiceConfig(environment: ["SECKILL_PAY_WAIT_MS": "3s", "GMALL_JWT_PUBLIC_KEY": "x"]) }
         #expect(throws: ConfigError.self) { try WareServiceConfig(environment: ["GMALL_PG_POOL_SIZE": "0"]) }
+        // A batch past what wms takes in one call, or no batch at all: refused, not quietly clamped.
+        for (name, value) in [("OMS_SECKILL_BATCH", "1000"), ("OMS_SECKILL_BATCH", "0"), ("OMS_SECKILL_PARALLELISM", "0")] {
+            #expect(throws: ConfigError.self) { try OrderServiceConfig(environment: [name: value, "GMALL_JWT_PUBLIC_KEY": "x"]) }
+        }
+        #expect(try OrderServiceConfig(environment: ["OMS_SECKILL_BATCH": "500", "GMALL_JWT_PUBLIC_KEY": "x"]).seckillBatch == 500)
     }
 
     @Test("tracing is off by default; an OTLP setting the exporter could not use is refused, not logged and ignored")

@@ -9,7 +9,7 @@ import ServiceKit
 /// `GMALL_WMS_URL` = `http://127.0.0.1:19093` (wms's internal listener),
 /// `GMALL_JWT_PUBLIC_KEY` or `GMALL_JWT_PUBLIC_KEY_FILE` = `$GMALL_KEYS/jwt_public.pem` (buyers' logins),, `GMALL_ORDER_TIMEOUT_SECONDS` = 1800 (an unpaid order closes),
 /// `OMS_SECKILL_BATCH` = 50 (the most `sec.kill` messages made into orders together, 1 … 500),
-/// `OMS_SECKILL_PARALLELISM` = 4 (such batches at once).
+/// `OMS_SECKILL_PARALLELISM` = 4 (such batches at once, 1 … 64).
 public struct OrderServiceConfig: Sendable {
     public var shared: ServiceConfig
     /// The orders database name, also the migrations sub-folder.
@@ -31,8 +31,12 @@ public struct OrderServiceConfig: Sendable {
         pointsPostgresURL = Self.pointsURL(environment: environment)
         wmsURL = env["GMALL_WMS_URL"] ?? "http://127.0.0.1:19093"
         closeAfterSeconds = env.int("GMALL_ORDER_TIMEOUT_SECONDS") ?? 1800
-        seckillParallelism = max(1, env.int("OMS_SECKILL_PARALLELISM") ?? 4)
-        seckillBatch = min(max(1, env.int("OMS_SECKILL_BATCH") ?? 50), InputLimits.batch.upperBound)
+        seckillParallelism = env.int("OMS_SECKILL_PARALLELISM") ?? 4
+        seckillBatch = env.int("OMS_SECKILL_BATCH") ?? 50
+        if !(1...64).contains(seckillParallelism) { env.refuse("OMS_SECKILL_PARALLELISM", "must be within 1...64") }
+        if !InputLimits.batch.contains(seckillBatch) {
+            env.refuse("OMS_SECKILL_BATCH", "must be within \(InputLimits.batch.lowerBound)...\(InputLimits.batch.upperBound)")
+        }
         jwtPublicKey = try env.secretOrFile("GMALL_JWT_PUBLIC_KEY", default: shared.keysDirectory + "/jwt_public.pem")
         try env.check()
         shared.effective = env.effective

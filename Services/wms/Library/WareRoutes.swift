@@ -3,7 +3,8 @@ import Hummingbird
 import ServiceKit
 
 /// wms's HTTP side. Nothing of wms is public: stock locks and reservations are internal routes
-/// that only oms and seckill may call (service token), answered through `WareClient`'s types.
+/// that only oms and seckill may call (service token; a batch of flash-sale locks only oms),
+/// answered through `WareClient`'s types.
 struct WareRoutes: Sendable {
     let warehouse: Warehouse
 
