@@ -131,3 +131,9 @@ package struct ReservationLockAnswer: Codable, Sendable, Equatable {
         self.outcome = outcome
     }
 }
+
+/// The wms reservation of a flash-sale session: seckill reserves the session's stock under this
+/// key, and oms carves each of its orders' locks from it.
+package enum FlashSaleReservation {
+    package static func key(session: Int64) -> String { "seckill-session:\(session)" }
+}

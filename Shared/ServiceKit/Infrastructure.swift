@@ -69,25 +69,19 @@ public struct Infrastructure: Sendable {
     /// A consumer of `route`'s queue that dead-letters through this service's publisher; each
     /// delivery is handled in a span continuing the message's trace.
     package func consumer(for route: Messaging.Route, prefetch: Int = 4, parallelism: Int = 1, handler: @escaping AMQPConsumer.Handler) -> AMQPConsumer {
-        AMQPConsumer(
-            endpoint: config.amqp, topology: .withRetries(.gmall, config.amqpRetry, quorum: config.amqpQuorumQueues), queue: route.queue, prefetch: prefetch,
-            parallelism: parallelism, deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher, retry: config.amqpRetry,
-            logger: logger, observe: ShopMetrics.deliveries(queue: route.queue)
-        ) { delivery in
-            try await ShopTracing.consuming(delivery, route: route) { try await handler(delivery) }
-        }
+        batchConsumer(for: route, batchSize: 1, prefetch: prefetch, parallelism: parallelism) { deliveries in [try await handler(deliveries[0])] }
     }
 
     /// A consumer of `route`'s queue whose handler takes up to `batchSize` deliveries at once (what
     /// has arrived, never a wait); each delivery of a batch gets its own span in its own trace
-    /// (`ShopTracing.consuming(_:route:_:)` for a batch).
+    /// (`ShopTracing.consuming(_:route:_:)`).
     package func batchConsumer(
-        for route: Messaging.Route, batchSize: Int = 50, parallelism: Int = 1, handler: @escaping AMQPConsumer.BatchHandler
+        for route: Messaging.Route, batchSize: Int = 50, prefetch: Int = 4, parallelism: Int = 1, handler: @escaping AMQPConsumer.BatchHandler
     ) -> AMQPConsumer {
         AMQPConsumer(
             endpoint: config.amqp, topology: .withRetries(.gmall, config.amqpRetry, quorum: config.amqpQuorumQueues), queue: route.queue,
-            batchSize: batchSize, parallelism: parallelism, deadLetterExchange: Messaging.deadLetterExchange, deadLetters: publisher,
-            retry: config.amqpRetry, logger: logger, observe: ShopMetrics.deliveries(queue: route.queue)
+            batchSize: batchSize, prefetch: prefetch, parallelism: parallelism, deadLetterExchange: Messaging.deadLetterExchange,
+            deadLetters: publisher, retry: config.amqpRetry, logger: logger, observe: ShopMetrics.deliveries(queue: route.queue)
         ) { deliveries in
             try await ShopTracing.consuming(deliveries, route: route) { try await handler(deliveries) }
         }

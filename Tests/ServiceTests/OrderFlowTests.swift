@@ -206,7 +206,7 @@ struct OrderFlowTests {
         let bound = AMQPDelivery(
             deliveryTag: 1, redelivered: true, exchange: Messaging.exchange, routingKey: Messaging.boundPlus.routingKey,
             messageID: Messaging.boundPlus.messageID(orderSn: orderSn), headers: [:], body: Array(#"{"orderSn":"\#(orderSn)","userId":\#(member),"integration":20,"growth":30}"#.utf8))
-        #expect(try await ledger.boundPlus(bound) == .ack)
+        #expect(try await ledger.boundsPlus([bound]) == [.ack])
         try await Task.sleep(nanoseconds: 1_000_000_000)
         #expect(try await SkuState.of(sku) == SkuState(stock: 8, locked: 0, sales: 2))
         #expect(try await points(member) == (20, 30))

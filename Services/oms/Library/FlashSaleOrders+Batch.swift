@@ -49,15 +49,14 @@ extension FlashSaleOrders {
         let settled = try await settledWithoutOrder(wins.map(\.win.orderSn))
         var toCreate: [BatchedWin] = []
         var refused: [BatchedWin] = []
-        var late: [BatchedWin] = []
         for (session, group) in Dictionary(grouping: wins.filter { !settled.contains($0.win.orderSn) }, by: \.session) {
             let request = ReservationLocks(orders: group.map { ReservationLock(orderSn: $0.win.orderSn, skuId: $0.win.skuId, count: $0.win.count) })
-            let answers = try await wms.lock(request, from: "seckill-session:\(session)")
+            let answers = try await wms.lock(request, from: FlashSaleReservation.key(session: session))
             for (win, answer) in zip(group, answers) {
                 switch answer.outcome {
                 case .locked: toCreate.append(win)
                 case .shortage: refused.append(win)
-                case .released: late.append(win)
+                case .released: break  // a late repeat of a closed order: nothing to make
                 }
             }
         }
@@ -75,10 +74,8 @@ extension FlashSaleOrders {
             }))
         }
         if !toCreate.isEmpty || !refused.isEmpty { relay.wake() }
-        for win in wins where settled.contains(win.win.orderSn) { outcomes[win.index] = .ack }
-        for win in late { outcomes[win.index] = .ack }
-        for win in refused { outcomes[win.index] = .ack }
-        for win in toCreate { outcomes[win.index] = .ack }
+        // Every win is settled now: given back earlier, a late repeat, refused, or made.
+        for win in wins { outcomes[win.index] = .ack }
         // The latches last: the orders exist whatever Redis says (the pay-wait falls back to
         // "processing" and the buyer's order view shows the order).
         await withTaskGroup(of: Void.self) { latches in
@@ -94,17 +91,6 @@ extension FlashSaleOrders {
                 }
             }
         }
-    }
-
-    /// The wins this handler gave back earlier (their `sec.release` is in the outbox) that have no
-    /// order: `settledWithoutOrder` for a batch, in one query.
-    private func settledWithoutOrder(_ orderSns: [String]) async throws -> Set<String> {
-        let ids = orderSns.map { Messaging.secRelease.messageID(orderSn: $0) }
-        return try await Set(postgres.query("""
-            SELECT t.sn FROM unnest(\(orderSns)::text[], \(ids)::text[]) AS t (sn, id)
-            WHERE EXISTS (SELECT 1 FROM outbox WHERE message_id = t.id)
-              AND NOT EXISTS (SELECT 1 FROM oms_order WHERE order_sn = t.sn)
-            """).rows.map { try $0.decode("sn", as: String.self) })
     }
 
     /// Every order with its line, and one close timer for those made now, in one statement

@@ -41,9 +41,9 @@ package struct FlashSaleOrders: Sendable {
             // A win already settled without an order (given back by a last attempt, or refused by
             // the reservation) stays settled: a replayed dead letter must not make an order for a
             // permit that was handed out again.
-            if try await settledWithoutOrder(m.orderSn) { return .ack }
+            if try await settledWithoutOrder([m.orderSn]).contains(m.orderSn) { return .ack }
             let lock = StockLockRequest(
-                orderSn: m.orderSn, items: [LockLine(skuId: m.skuId, count: m.count)], reservationKey: "seckill-session:\(session)")
+                orderSn: m.orderSn, items: [LockLine(skuId: m.skuId, count: m.count)], reservationKey: FlashSaleReservation.key(session: session))
             switch try await wms.lock(lock) {
             case .shortage:
                 // Redis issued a permit the reservation cannot cover: no order. The win is settled
@@ -85,13 +85,16 @@ package struct FlashSaleOrders: Sendable {
         return (m, session)
     }
 
-    /// Whether this handler gave the win's permit back earlier (its `sec.release` is in the outbox)
-    /// and no order exists: a close also sends `sec.release`, but only for an order that exists.
-    private func settledWithoutOrder(_ orderSn: String) async throws -> Bool {
-        try await postgres.query("""
-            SELECT 1 FROM outbox WHERE message_id = \("sec.release:\(orderSn)")
-              AND NOT EXISTS (SELECT 1 FROM oms_order WHERE order_sn = \(orderSn))
-            """).first != nil
+    /// The wins of `orderSns` this handler gave back earlier (their `sec.release` is in the
+    /// outbox) that have no order, in one query: a close also sends `sec.release`, but only for
+    /// an order that exists.
+    func settledWithoutOrder(_ orderSns: [String]) async throws -> Set<String> {
+        let ids = orderSns.map { Messaging.secRelease.messageID(orderSn: $0) }
+        return try await Set(postgres.query("""
+            SELECT t.sn FROM unnest(\(orderSns)::text[], \(ids)::text[]) AS t (sn, id)
+            WHERE EXISTS (SELECT 1 FROM outbox WHERE message_id = t.id)
+              AND NOT EXISTS (SELECT 1 FROM oms_order WHERE order_sn = t.sn)
+            """).rows.map { try $0.decode("sn", as: String.self) })
     }
 
     /// The order with its line and its close timer, once (a repeat finds it and does nothing):

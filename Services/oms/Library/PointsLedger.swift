@@ -12,11 +12,6 @@ package struct PointsLedger: Sendable {
     package let postgres: PostgresPool
     package init(postgres: PostgresPool) { self.postgres = postgres }
 
-    /// `bound.plus`: a paid order's points credited, once.
-    package func boundPlus(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
-        try await change(delivery, route: Messaging.boundPlus, table: "ums_points_history", sign: 1)
-    }
-
     /// `bound.minus`: a refunded order's points taken back, once.
     package func boundMinus(_ delivery: AMQPDelivery) async throws -> AMQPOutcome {
         try await change(delivery, route: Messaging.boundMinus, table: "ums_points_reversal", sign: -1)

@@ -37,5 +37,5 @@ package struct FlashSaleSession: Codable, Sendable, Equatable {
         return shown
     }
 
-    package var reservationKey: String { "seckill-session:\(id)" }
+    package var reservationKey: String { FlashSaleReservation.key(session: id) }
 }

@@ -67,21 +67,14 @@ public enum ShopTracing {
     /// The current `traceparent`, for a message written now and published later (the outbox).
     public static func traceparent() -> String? { messageHeaders()["traceparent"] }
 
-    /// Runs a consumer's handler in a `process <routing key>` span that continues the trace in
-    /// the message's headers (a new trace when it carries none). Named after the route the queue
-    /// serves, not the delivery's own routing key: a retry comes back from its retry queue with
-    /// the queue's name as its key.
-    package static func consuming<T>(
-        _ delivery: AMQPDelivery, route: Messaging.Route, _ body: () async throws -> T
-    ) async throws -> T {
-        try await consuming([delivery], route: route, body)
-    }
-
-    /// The same for a batch: a `process` span per delivery, each continuing its own message's
-    /// trace (an operator following one payment or one win finds its step), all lasting the
-    /// batch's work. The work itself (a statement, a call to wms) runs in the first delivery's
-    /// span; each other span links to it. What the batch writes for one delivery continues that
-    /// delivery's span: `traceparent(for:)`.
+    /// Runs a consumer's handler for a batch (one delivery or more) in a `process <routing key>`
+    /// span per delivery, each continuing the trace in its message's headers (a new trace when it
+    /// carries none), so an operator following one payment or one win finds its step; all last
+    /// the batch's work. Named after the route the queue serves, not the delivery's own routing
+    /// key: a retry comes back from its retry queue with the queue's name as its key. The work
+    /// itself (a statement, a call to wms) runs in the first delivery's span; each other span
+    /// links to it. What the batch writes for one delivery continues that delivery's span:
+    /// `traceparent(for:)`.
     package static func consuming<T>(
         _ batch: [AMQPDelivery], route: Messaging.Route, _ body: () async throws -> T
     ) async throws -> T {
